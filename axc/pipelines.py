@@ -1,0 +1,60 @@
+"""Named pipelines: one name for a list of passes, expanded before the pipeline is parsed.
+
+`axc-opt -p llm-decode-layer` and the build use the same expansion, so what a test runs is
+what `axc llm_build` runs. A named pipeline takes options like a pass
+(`-p axh-cleanup{...}`); each entry maps its options to a pipeline string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from xdsl.utils.arg_spec import ArgSpec, parse_pipeline
+
+
+@dataclass(frozen=True)
+class NamedPipeline:
+    name: str
+    summary: str
+    expand: Callable[[dict[str, object]], str]
+    """options (pipeline-spec parameters, '-' kept) -> pipeline text"""
+
+
+def _opt(options: dict[str, object], key: str, default: object) -> object:
+    value = options.get(key)
+    if value is None:
+        return default
+    return value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
+
+
+NAMED_PIPELINES: dict[str, NamedPipeline] = {
+    p.name: p
+    for p in [
+        NamedPipeline(
+            "axh-cleanup",
+            "canonicalize axh (fold reshape/transpose chains), CSE and remove dead ops",
+            lambda o: "canonicalize,cse,dce",
+        ),
+    ]
+}
+
+
+def _spec_text(spec: ArgSpec) -> str:
+    return str(spec)
+
+
+def expand_pipeline(text: str, _depth: int = 0) -> str:
+    """Replace every named pipeline in `text` by its passes (recursively)."""
+    if _depth > 8:
+        raise ValueError("named pipelines nest more than 8 deep (a cycle?)")
+    parts: list[str] = []
+    for spec in parse_pipeline(text):
+        named = NAMED_PIPELINES.get(spec.name)
+        if named is None:
+            parts.append(_spec_text(spec))
+        else:
+            expanded = named.expand(dict(spec.parameters))
+            if expanded:
+                parts.append(expand_pipeline(expanded, _depth + 1))
+    return ",".join(parts)

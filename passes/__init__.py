@@ -1,0 +1,31 @@
+"""The pass registry: every axc pass by name, imported lazily.
+
+xDSL's own `canonicalize`, `cse` and `dce` are used as they are: axh ops declare their
+canonicalization patterns (see `canonicalize_axh.py`), so `-p canonicalize` folds them.
+
+Adding a pass is one module in this folder and one line in `_PASSES` (name -> module,
+class). `axc-opt`, `xdsl-opt` (through `axc.universe`) and the build all read this table.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from xdsl.passes import ModulePass
+
+#: pass name -> (module under axc.passes, class name)
+_PASSES: dict[str, tuple[str, str]] = {
+}
+
+
+def _factory(module: str, cls: str) -> Callable[[], type[ModulePass]]:
+    def load() -> type[ModulePass]:
+        return getattr(importlib.import_module(f"axc.passes.{module}"), cls)
+
+    return load
+
+
+def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """Pass name -> factory returning the pass class (the xDSL registry convention)."""
+    return {name: _factory(module, cls) for name, (module, cls) in _PASSES.items()}

@@ -1,0 +1,1 @@
+"""Driver programs: `axc-opt` and friends."""
