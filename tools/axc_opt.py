@@ -67,7 +67,12 @@ class LocatingParser(Parser):
 
     def parse_optional_operation(self) -> Operation | None:
         span = self._current_token.span
-        op = super().parse_optional_operation()
+        try:
+            op = super().parse_optional_operation()
+        except VerifyException as err:
+            # Custom formats check operand/result constraints while parsing: report them
+            # at the op like any other error.
+            raise ParseError(span, _strip(str(err).split("\n\n")[0])) from err
         if op is not None and not isinstance(op.location, FileLineColLoc):
             loc = span.get_location()
             op.location = FileLineColLoc(

@@ -1,0 +1,1 @@
+"""Frontend: Hugging Face checkpoints (config, weights) in, traced decoder layers out."""
