@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import struct
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,8 @@ class LLMConfig:
     bos_token_id: int | tuple[int, ...] | None
     eos_token_id: int | tuple[int, ...] | None
     max_position_embeddings: int
+    hf: Any = field(default=None, repr=False, compare=False)
+    """The transformers config this was normalised from (what tracing needs)."""
 
     @classmethod
     def from_pretrained_dir(cls, path: str | Path) -> LLMConfig:
@@ -157,6 +159,7 @@ class LLMConfig:
             bos_token_id=_token_ids(getattr(cfg, "bos_token_id", None)),
             eos_token_id=_token_ids(getattr(cfg, "eos_token_id", None)),
             max_position_embeddings=cfg.max_position_embeddings,
+            hf=cfg,
         )
 
     def layer_kinds(self) -> list[LayerKind]:
@@ -170,7 +173,7 @@ class LLMConfig:
 
     def format_block(self) -> str:
         """The config as pulsar2 logs it: `Config(` then one `name=value,` line per field."""
-        lines = [f"    {f.name}={getattr(self, f.name)!r}," for f in fields(self)]
+        lines = [f"    {f.name}={getattr(self, f.name)!r}," for f in fields(self) if f.repr]
         return "Config(\n" + "\n".join(lines) + "\n)"
 
 

@@ -32,6 +32,7 @@ Decisions the importer and the runtime rely on:
 from __future__ import annotations
 
 import inspect
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -323,7 +324,9 @@ def _export(
     output_names: tuple[str, ...],
 ) -> TracedLayer:
     """Export ``wrapper`` and name its placeholders after the HF state dict."""
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch 2.13's own pytree code trips its LeafSpec deprecation warning on every export.
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
         program = _core_aten(torch.export.export(wrapper, args, strict=False))
     module_names = {id(m): n for n, m in model.named_modules()}
     owners = {name: module_names.get(id(child)) for name, child in wrapper.named_modules()}
