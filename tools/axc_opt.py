@@ -90,6 +90,8 @@ def verify_located(module: ModuleOp) -> Diagnostic | None:
     for op in module.walk():
         try:
             op.verify(verify_nested_ops=False)
+        except OpError as err:  # a verifier that knows the culprit op (e.g. a group's rules)
+            return _op_diagnostic(err.op, err.message)
         except (VerifyException, DiagnosticException) as err:
             return _op_diagnostic(op, _strip(str(err).split("\n\n")[0]))
     return None
