@@ -16,6 +16,7 @@ from collections.abc import Sequence
 #: and `run(args) -> int`.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "models": ("axc.commands.models", "pull and list the real checkpoints this project can use"),
+    "import": ("axc.commands.import_", "print the axh IR of one layer of a Hugging Face model"),
 }
 
 

@@ -36,6 +36,13 @@ NAMED_PIPELINES: dict[str, NamedPipeline] = {
             "canonicalize axh (fold reshape/transpose chains), CSE and remove dead ops",
             lambda o: "canonicalize,cse,dce",
         ),
+        NamedPipeline(
+            "axh-raise",
+            "raise imported ATen shapes to axh's transformer ops (linear, rms_norm, rope, "
+            "attention, swiglu/geglu)",
+            lambda o: "canonicalize,cse,fuse-linear,fuse-rms-norm,fuse-rope,fuse-attention,"
+            "fuse-swiglu,canonicalize,cse,dce",
+        ),
     ]
 }
 

@@ -354,6 +354,46 @@ class BroadcastCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
         return (FoldIdentityBroadcast(),)
 
 
+class AddCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    """Fold x + 0."""
+
+    @classmethod
+    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
+        from axc.passes.canonicalize_axh import FoldAddZero
+
+        return (FoldAddZero(),)
+
+
+class SubCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    """Fold x - 0."""
+
+    @classmethod
+    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
+        from axc.passes.canonicalize_axh import FoldSubZero
+
+        return (FoldSubZero(),)
+
+
+class MulCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    """Fold x * 1."""
+
+    @classmethod
+    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
+        from axc.passes.canonicalize_axh import FoldMulOne
+
+        return (FoldMulOne(),)
+
+
+class DivCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
+    """Fold x / 1."""
+
+    @classmethod
+    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
+        from axc.passes.canonicalize_axh import FoldDivOne
+
+        return (FoldDivOne(),)
+
+
 # ---------------------------------------------------------------------------------------------
 # Sources
 # ---------------------------------------------------------------------------------------------
@@ -969,12 +1009,16 @@ class AddOp(_BroadcastOp):
 
     name = "axh.add"
 
+    traits = traits_def(Pure(), AddCanonicalizationPatterns())
+
 
 @irdl_op_definition
 class SubOp(_BroadcastOp):
     """`result = lhs - rhs`, broadcast."""
 
     name = "axh.sub"
+
+    traits = traits_def(Pure(), SubCanonicalizationPatterns())
 
 
 @irdl_op_definition
@@ -983,6 +1027,8 @@ class MulOp(_BroadcastOp):
 
     name = "axh.mul"
 
+    traits = traits_def(Pure(), MulCanonicalizationPatterns())
+
 
 @irdl_op_definition
 class DivOp(_BroadcastOp):
@@ -990,6 +1036,8 @@ class DivOp(_BroadcastOp):
     casts to float first for PyTorch's true division)."""
 
     name = "axh.div"
+
+    traits = traits_def(Pure(), DivCanonicalizationPatterns())
 
 
 @irdl_op_definition

@@ -16,6 +16,12 @@ from xdsl.passes import ModulePass
 
 #: pass name -> (module under axc.passes, class name)
 _PASSES: dict[str, tuple[str, str]] = {
+    # axh raising (frontend): literal ATen shapes -> the ops a transformer is made of
+    "fuse-linear": ("fuse_linear", "FuseLinearPass"),
+    "fuse-rms-norm": ("fuse_rms_norm", "FuseRMSNormPass"),
+    "fuse-rope": ("fuse_rope", "FuseRopePass"),
+    "fuse-attention": ("fuse_attention", "FuseAttentionPass"),
+    "fuse-swiglu": ("fuse_swiglu", "FuseSwiGLUPass"),
 }
 
 

@@ -163,3 +163,80 @@ func.func @dead_code(%x: tensor<1x5x64xf32>) -> tensor<1x5x64xf32> {
   %n = axh.rms_norm %x, %w {epsilon = 1.0e-06 : f32} : (tensor<1x5x64xf32>, tensor<64xf32>) -> tensor<1x5x64xf32>
   func.return %n : tensor<1x5x64xf32>
 }
+
+// -----
+
+// RoPE's cos/sin times attention_scaling = 1.0 (real traces of every RoPE model): the mul is
+// the value itself, either operand order.
+// CHECK-LABEL: func.func @mul_by_splat_one(
+// CHECK-SAME: %[[E:.*]]: tensor<1x1x16xf32>)
+// CHECK-NEXT: %[[C:.*]] = axh.unary cos %[[E]] : tensor<1x1x16xf32>
+// CHECK-NEXT: %[[S:.*]] = axh.unary sin %[[E]] : tensor<1x1x16xf32>
+// CHECK-NEXT: func.return %[[C]], %[[S]]
+// CHECK-NOT: axh.mul
+func.func @mul_by_splat_one(%emb: tensor<1x1x16xf32>) -> (tensor<1x1x16xf32>, tensor<1x1x16xf32>) {
+  %0 = axh.unary cos %emb : tensor<1x1x16xf32>
+  %1 = axh.constant dense<1.000000e+00> : tensor<f32>
+  %2 = axh.mul %0, %1 : (tensor<1x1x16xf32>, tensor<f32>) -> tensor<1x1x16xf32>
+  %3 = axh.unary sin %emb : tensor<1x1x16xf32>
+  %4 = axh.constant dense<1.000000e+00> : tensor<1x16xf32>
+  %5 = axh.mul %4, %3 : (tensor<1x16xf32>, tensor<1x1x16xf32>) -> tensor<1x1x16xf32>
+  func.return %2, %5 : tensor<1x1x16xf32>, tensor<1x1x16xf32>
+}
+
+// -----
+
+// x + 0 (either order), x - 0 and x / 1 are x.
+// CHECK-LABEL: func.func @add_sub_div_identity(
+// CHECK-SAME: %[[X:.*]]: tensor<2x8xf32>)
+// CHECK-NEXT: func.return %[[X]], %[[X]], %[[X]], %[[X]]
+func.func @add_sub_div_identity(%x: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>) {
+  %zero = axh.constant dense<0.000000e+00> : tensor<f32>
+  %one = axh.constant dense<1.000000e+00> : tensor<f32>
+  %0 = axh.add %x, %zero : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  %1 = axh.add %zero, %x : (tensor<f32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %2 = axh.sub %x, %zero : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  %3 = axh.div %x, %one : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  func.return %0, %1, %2, %3 : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>
+}
+
+// -----
+
+// Integer identities fold too (position arithmetic).
+// CHECK-LABEL: func.func @integer_identities(
+// CHECK-SAME: %[[P:.*]]: tensor<1x5xi64>)
+// CHECK-NEXT: func.return %[[P]], %[[P]]
+func.func @integer_identities(%p: tensor<1x5xi64>) -> (tensor<1x5xi64>, tensor<1x5xi64>) {
+  %zero = axh.constant dense<0> : tensor<i64>
+  %one = axh.constant dense<1> : tensor<i64>
+  %0 = axh.add %p, %zero : (tensor<1x5xi64>, tensor<i64>) -> tensor<1x5xi64>
+  %1 = axh.mul %one, %p : (tensor<i64>, tensor<1x5xi64>) -> tensor<1x5xi64>
+  func.return %0, %1 : tensor<1x5xi64>, tensor<1x5xi64>
+}
+
+// -----
+
+// Negative: the splat 1 broadcasts x to a larger shape, so the mul is a broadcast, not x;
+// a mul by 2, an add of 1, 0 - x and 1 / x are no identities either.
+// CHECK-LABEL: func.func @identities_kept(
+// CHECK-SAME: %[[X:.*]]: tensor<16xf32>)
+// CHECK-COUNT-2: axh.constant
+// CHECK-NEXT: axh.mul %[[X]], %{{.*}} : (tensor<16xf32>, tensor<2x16xf32>) -> tensor<2x16xf32>
+// CHECK-NEXT: axh.mul %[[X]], %{{.*}} : (tensor<16xf32>, tensor<f32>) -> tensor<16xf32>
+// CHECK-NEXT: axh.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: axh.add %[[X]], %{{.*}} : (tensor<16xf32>, tensor<f32>) -> tensor<16xf32>
+// CHECK-NEXT: axh.constant dense<0.000000e+00>
+// CHECK-NEXT: axh.sub %{{.*}}, %[[X]]
+// CHECK-NEXT: axh.div %{{.*}}, %[[X]]
+func.func @identities_kept(%x: tensor<16xf32>) -> (tensor<2x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) {
+  %ones = axh.constant dense<1.000000e+00> : tensor<2x16xf32>
+  %two = axh.constant dense<2.000000e+00> : tensor<f32>
+  %0 = axh.mul %x, %ones : (tensor<16xf32>, tensor<2x16xf32>) -> tensor<2x16xf32>
+  %1 = axh.mul %x, %two : (tensor<16xf32>, tensor<f32>) -> tensor<16xf32>
+  %one = axh.constant dense<1.000000e+00> : tensor<f32>
+  %2 = axh.add %x, %one : (tensor<16xf32>, tensor<f32>) -> tensor<16xf32>
+  %zero = axh.constant dense<0.000000e+00> : tensor<f32>
+  %3 = axh.sub %zero, %x : (tensor<f32>, tensor<16xf32>) -> tensor<16xf32>
+  %4 = axh.div %one, %x : (tensor<f32>, tensor<16xf32>) -> tensor<16xf32>
+  func.return %0, %1, %2, %3, %4 : tensor<2x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>
+}
