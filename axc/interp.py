@@ -43,7 +43,7 @@ from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 from axc.diagnostics import format_diagnostic
 from axc.dialects import axh
 from axc.errors import AxcError
-from axc.numerics import HIDDEN_TYPES, round_hidden
+from axc.numerics import HIDDEN_TYPES, dequantize_weight, round_hidden
 
 Weights = Callable[[str], np.ndarray] | Mapping[str, np.ndarray]
 Inputs = Mapping[str, np.ndarray] | Sequence[np.ndarray]
@@ -78,6 +78,8 @@ def _numpy_dtype(element: Attribute) -> np.dtype:
         width = element.width.data
         if width == 1:
             return np.dtype(np.bool_)
+        if width == 4:  # s4 weights: one value per int8 (packing is the container's business)
+            return np.dtype(np.int8)
         if width in (8, 16, 32, 64):
             unsigned = element.signedness.data == Signedness.UNSIGNED
             return np.dtype(f"{'u' if unsigned else ''}int{width}")
@@ -305,9 +307,15 @@ class Interpreter:
     def _eval_embedding(self, op: axh.EmbeddingOp, ids: np.ndarray, table: np.ndarray):
         return np.take(table, ids, axis=0)
 
-    def _eval_linear(self, op: axh.LinearOp, x, weight, bias=None) -> np.ndarray:
+    def _eval_linear(self, op: axh.LinearOp, x, weight, *extra) -> np.ndarray:
+        named = iter(extra)
+        bias = next(named) if op.bias is not None else None
+        scale = next(named) if op.scale is not None else None
+        zero = next(named) if op.zero is not None else None
+        if scale is not None:
+            weight = dequantize_weight(weight, scale, zero)
         # 2-D so that numpy hands one (transposed) GEMM to BLAS
-        out = np.matmul(x.reshape(-1, x.shape[-1]), weight.T)
+        out = np.matmul(x.reshape(-1, x.shape[-1]), weight.T.astype(np.float32, copy=False))
         out = out.reshape(*x.shape[:-1], weight.shape[0])
         return out if bias is None else out + bias
 

@@ -47,6 +47,7 @@ from xdsl.ir import Attribute, Dialect, Operation, SpacedOpaqueSyntaxAttribute, 
 from xdsl.irdl import (
     AnyAttr,
     AttrConstraint,
+    AttrSizedOperandSegments,
     EqAttrConstraint,
     IRDLOperation,
     ParamAttrConstraint,
@@ -64,7 +65,9 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
+from xdsl.parser import Parser
 from xdsl.pattern_rewriter import RewritePattern
+from xdsl.printer import Printer
 from xdsl.traits import ConstantLike, HasCanonicalizationPatternsTrait, Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
@@ -518,34 +521,102 @@ class EmbeddingOp(IRDLOperation):
 
 @irdl_op_definition
 class LinearOp(IRDLOperation):
-    """`result = input @ weight^T + bias`, PyTorch's `nn.Linear`: input [..., K], weight
-    [N, K], optional bias [N], result [..., N]; all of one element type. Accumulates in
-    f32."""
+    """`result = input @ dequant(weight)^T + bias`, PyTorch's `nn.Linear`: input [..., K],
+    weight [N, K], optional bias [N], result [..., N] of the input's element type; accumulates
+    in f32.
+
+    A float weight is used as it is (it may be stored in another float type than the
+    activations, e.g. bf16 weights under an f32 reference). An integer weight (i8: s8, i4: s4,
+    signed) is quantized and needs `scale` [N, G] (float, G groups along K, each K / G wide;
+    G = 1 is per-output-channel) and may have `zero` [N, G] (asymmetric AWQ/GPTQ checkpoints):
+    `dequant(w)[n, k] = (w[n, k] - zero[n, k // (K / G)]) * scale[n, k // (K / G)]`, in f32."""
 
     name = "axh.linear"
 
     input = operand_def(FloatTensor)
-    weight = operand_def(FloatTensor)
+    weight = operand_def(AnyTensor)
     bias = opt_operand_def(FloatTensor)
+    scale = opt_operand_def(FloatTensor)
+    zero = opt_operand_def(AnyTensor)
     result = result_def(FloatTensor)
 
     traits = traits_def(Pure())
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
 
-    assembly_format = (
-        "$input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)"
-    )
+    # `%y = axh.linear %x, %w(, %b)? (scale %s)? (zero %z)? attr-dict : (types) -> type`.
+    # Written by hand: a declarative format cannot say functional-type(operands, results)
+    # when several optional operands exist.
+    @classmethod
+    def parse(cls, parser: Parser) -> LinearOp:
+        pos = parser.pos
+        names = {"input": parser.parse_unresolved_operand()}
+        parser.parse_punctuation(",")
+        names["weight"] = parser.parse_unresolved_operand()
+        if parser.parse_optional_punctuation(","):
+            names["bias"] = parser.parse_unresolved_operand()
+        for keyword in ("scale", "zero"):
+            if parser.parse_optional_keyword(keyword):
+                names[keyword] = parser.parse_unresolved_operand()
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        func_type = parser.parse_function_type()
+        if len(func_type.inputs) != len(names) or len(func_type.outputs) != 1:
+            parser.raise_error(
+                f"expected {len(names)} operand types and one result type", pos, parser.pos
+            )
+        values = {
+            name: parser.resolve_operand(operand, ty)
+            for (name, operand), ty in zip(names.items(), func_type.inputs.data, strict=True)
+        }
+        op = cls.__new__(cls)
+        IRDLOperation.__init__(
+            op,
+            operands=[values.get(n) for n in ("input", "weight", "bias", "scale", "zero")],
+            result_types=[func_type.outputs.data[0]],
+            attributes=attributes,
+        )
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        printer.print_string(", ")
+        printer.print_operand(self.weight)
+        if self.bias is not None:
+            printer.print_string(", ")
+            printer.print_operand(self.bias)
+        for keyword, value in (("scale", self.scale), ("zero", self.zero)):
+            if value is not None:
+                printer.print_string(f" {keyword} ")
+                printer.print_operand(value)
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_function_type(self.operand_types, self.result_types)
 
     def __init__(
         self,
         input: SSAValue | Operation,
         weight: SSAValue | Operation,
         bias: SSAValue | Operation | None = None,
+        scale: SSAValue | Operation | None = None,
+        zero: SSAValue | Operation | None = None,
     ):
         input, weight = SSAValue.get(input), SSAValue.get(weight)
         shape = (*_shape(input)[:-1], _shape(weight)[0])
         super().__init__(
-            operands=[input, weight, bias], result_types=[TensorType(_element(input), shape)]
+            operands=[input, weight, bias, scale, zero],
+            result_types=[TensorType(_element(input), shape)],
         )
+
+    @property
+    def weight_is_quantized(self) -> bool:
+        return isinstance(_element(self.weight), IntegerType)
+
+    @property
+    def group_size(self) -> int:
+        """Input features per scale group (K for per-channel and for float weights)."""
+        k = _shape(self.weight)[1]
+        return k if self.scale is None else k // _shape(self.scale)[1]
 
     def verify_(self) -> None:
         _check_rank("weight", self.weight, 2)
@@ -554,7 +625,7 @@ class LinearOp(IRDLOperation):
             raise VerifyException("input must have rank >= 1, got rank 0")
         if x[-1] != k:
             raise VerifyException(f"weight has {k} input features but the input has {x[-1]}")
-        values = {"input": self.input, "weight": self.weight, "result": self.result}
+        values = {"input": self.input, "result": self.result}
         if self.bias is not None:
             _check_rank("bias", self.bias, 1)
             if _shape(self.bias)[0] != n:
@@ -562,8 +633,30 @@ class LinearOp(IRDLOperation):
                     f"bias has {_shape(self.bias)[0]} elements but the weight has {n} "
                     "output features"
                 )
-            values["bias"] = self.bias
         _check_same_elements(**values)
+        w_elem = _element(self.weight)
+        if isinstance(w_elem, IntegerType):
+            if w_elem.width.data not in (4, 8):
+                raise VerifyException(f"integer weights must be i8 or i4, got {w_elem}")
+            if self.scale is None:
+                raise VerifyException(f"a {w_elem} weight needs a scale operand")
+            _check_rank("scale", self.scale, 2)
+            sn, groups = _shape(self.scale)
+            if sn != n or groups == 0 or k % groups:
+                raise VerifyException(
+                    f"scale shape {shape_text(_shape(self.scale))} should be [{n}, G] with G "
+                    f"dividing the {k} input features"
+                )
+            if self.zero is not None and _shape(self.zero) != _shape(self.scale):
+                raise VerifyException(
+                    f"zero shape {shape_text(_shape(self.zero))} differs from scale shape "
+                    f"{shape_text(_shape(self.scale))}"
+                )
+        else:
+            if not _FLOAT.verifies(w_elem):
+                raise VerifyException(f"weight must be float or i8/i4, got {w_elem}")
+            if self.scale is not None or self.zero is not None:
+                raise VerifyException("a float weight takes no scale or zero operand")
         _check_shape("result", _shape(self.result), (*x[:-1], n), "input [..., K] -> [..., N]")
 
 
@@ -719,7 +812,9 @@ class RopeOp(IRDLOperation):
     `result[..., :R] = x * cos + rotate(x) * sin` and `result[..., R:] = input[..., R:]`
     (phi's partial rotary). rotate is rotate_half, `cat(-x[..., R/2:], x[..., :R/2])`, or with
     `interleaved` (GPT-J) rotate_every_two: `rotate(x)[2i] = -x[2i+1]`,
-    `rotate(x)[2i+1] = x[2i]`."""
+    `rotate(x)[2i+1] = x[2i]`. cos/sin may stay f32 under a 16-bit input: the tables are
+    computed from positions, in f32 as Hugging Face does (bf16 angles are off by radians at
+    position 1000)."""
 
     name = "axh.rope"
 
@@ -767,7 +862,12 @@ class RopeOp(IRDLOperation):
         if r > d:
             raise VerifyException(f"rotary_dim {r} exceeds the head dimension {d}")
         _check_shape("cos/sin", cos, (b, t, r), "[batch, tokens, rotary_dim] of the input")
-        _check_same_elements(input=self.input, cos=self.cos, sin=self.sin)
+        _check_same_elements(cos=self.cos, sin=self.sin)
+        if _element(self.cos) not in (_element(self.input), f32):
+            raise VerifyException(
+                f"cos/sin element type {_element(self.cos)} must be the input's "
+                f"({_element(self.input)}) or f32"
+            )
 
 
 @irdl_op_definition

@@ -22,6 +22,8 @@ _PASSES: dict[str, tuple[str, str]] = {
     "fuse-rope": ("fuse_rope", "FuseRopePass"),
     "fuse-attention": ("fuse_attention", "FuseAttentionPass"),
     "fuse-swiglu": ("fuse_swiglu", "FuseSwiGLUPass"),
+    # axh quantization
+    "quantize": ("quantize", "QuantizePass"),
 }
 
 

@@ -11,9 +11,10 @@ The ops declare these patterns through `HasCanonicalizationPatternsTrait` subcla
 
 from __future__ import annotations
 
-from axc.dialects import axh
 from xdsl.ir import SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+
+from axc.dialects import axh
 
 
 def splat_value(value: SSAValue) -> float | int | None:

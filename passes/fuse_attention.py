@@ -14,7 +14,6 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from axc.dialects import axh
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
     BFloat16Type,
@@ -32,6 +31,8 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
+
+from axc.dialects import axh
 
 #: The runtime's additive "hidden" mask value (axc.frontend.trace.MASK_VALUE); a select that
 #: writes this or anything lower hides the key as the runtime mask itself does.

@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from axc.dialects import axh
-from axc.passes.canonicalize_axh import FoldIdentityReshape, FoldReshapeOfReshape
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
@@ -23,6 +21,9 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
+
+from axc.dialects import axh
+from axc.passes.canonicalize_axh import FoldIdentityReshape, FoldReshapeOfReshape
 
 
 def _shape(value: SSAValue) -> tuple[int, ...]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from axc.dialects import axh
-from axc.passes.canonicalize_axh import splat_value
 from xdsl.context import Context
 from xdsl.dialects.builtin import BFloat16Type, Float16Type, Float32Type, ModuleOp
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -22,6 +20,9 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
+
+from axc.dialects import axh
+from axc.passes.canonicalize_axh import splat_value
 
 
 def _shape(value: SSAValue) -> tuple[int, ...]:

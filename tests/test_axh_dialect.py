@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from axc.dialects import axh
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
@@ -30,6 +29,8 @@ from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.transforms.canonicalize import CanonicalizePass
 from xdsl.utils.exceptions import VerifyException
+
+from axc.dialects import axh
 
 ROUNDTRIP = Path(__file__).resolve().parent.parent / "lit_tests" / "dialects" / "axh_roundtrip.mlir"
 

@@ -9,6 +9,12 @@ import re
 from pathlib import Path
 
 import pytest
+from xdsl.context import Context
+from xdsl.dialects.builtin import Builtin, ModuleOp
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.utils.exceptions import VerifyException
+
 from axc.dialects.axnpu import (
     AXNPU,
     EU,
@@ -33,11 +39,6 @@ from axc.dialects.axnpu import (
     TransposeOp,
     View,
 )
-from xdsl.context import Context
-from xdsl.dialects.builtin import Builtin, ModuleOp
-from xdsl.parser import Parser
-from xdsl.printer import Printer
-from xdsl.utils.exceptions import VerifyException
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDTRIP = ROOT / "lit_tests" / "dialects" / "axnpu_roundtrip.mlir"

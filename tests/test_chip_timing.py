@@ -12,6 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from xdsl.dialects.builtin import ModuleOp
+
+from axc.chip import CHIPS_DIR, Chip, list_chips, load_chip, parse_chip_text
+from axc.cost import instruction_cost, instruction_cycles
 from axc.dialects.axnpu import (
     EU,
     BarrierOp,
@@ -33,10 +37,6 @@ from axc.dialects.axnpu import (
     TransposeOp,
     View,
 )
-from xdsl.dialects.builtin import ModuleOp
-
-from axc.chip import CHIPS_DIR, Chip, list_chips, load_chip, parse_chip_text
-from axc.cost import instruction_cost, instruction_cycles
 from axc.errors import AxcError
 from axc.sim import ScheduleError, check_schedule, simulate_timing, write_trace
 

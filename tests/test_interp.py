@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from axc.dialects import axh
 from xdsl.builder import ImplicitBuilder
 from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
@@ -33,6 +32,7 @@ from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.dialects.test import TestOp as ForeignOp
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
+from axc.dialects import axh
 from axc.interp import _EVALUATORS, InterpreterError, run_function
 from axc.numerics import round_bf16, round_fp16
 

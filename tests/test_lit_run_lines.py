@@ -4,6 +4,7 @@ A RUN line whose output goes nowhere can never fail (TPU-MLIR's weak spot); this
 such a line a test failure instead of a silent pass.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,14 @@ def test_every_run_line_checks_something(path: Path):
     bad = [f"{path.name}:{no}: {cmd}" for no, cmd in runs if not _checks_something(cmd)]
     assert not bad, "RUN lines that check nothing:\n" + "\n".join(bad)
     text = path.read_text()
-    if any("| filecheck" in cmd for _, cmd in runs):
-        assert "CHECK" in text, f"{path.name} pipes into filecheck but has no CHECK line"
+    for _, cmd in runs:
+        if "| filecheck" not in cmd:
+            continue
+        prefixes = re.findall(r"--check-prefix(?:es)?[= ]([\w,-]+)", cmd)
+        for prefix in ",".join(prefixes or ["CHECK"]).split(","):
+            assert re.search(rf"\b{re.escape(prefix)}(-[A-Z]+)?:", text), (
+                f"{path.name}: a RUN line checks prefix {prefix} but no {prefix}: line exists"
+            )
     if any("--verify-diagnostics" in cmd for _, cmd in runs):
         assert "expected-error" in text, f"{path.name} verifies diagnostics but expects none"
 

@@ -15,11 +15,11 @@ import functools
 import numpy as np
 import pytest
 import torch
-from axc.dialects import axh
 from tiny_models import tiny_model
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.dialects.func import FuncOp
 
+from axc.dialects import axh
 from axc.frontend.pipeline import ShapeGroup, import_layer, run_pipeline
 from axc.frontend.trace import layer_example_inputs, layer_sliding_window
 from axc.interp import run_function

@@ -13,11 +13,11 @@ import functools
 import numpy as np
 import pytest
 import torch
-from axc.dialects import axh
 from tiny_models import ARCHITECTURES, tiny_model
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.dialects.func import FuncOp
 
+from axc.dialects import axh
 from axc.frontend.pipeline import import_layer, import_post, run_pipeline, shape_groups
 from axc.frontend.trace import layer_example_inputs, trace_layer, trace_post
 

@@ -114,9 +114,49 @@ func.func @linear_bias_size(%x: tensor<1x5x16xf32>, %w: tensor<64x16xf32>, %b: t
 
 // -----
 
-func.func @linear_element_types(%x: tensor<1x5x16xbf16>, %w: tensor<64x16xf32>) {
-  // expected-error @+1 {{weight element type f32 differs from input element type bf16}}
-  %y = axh.linear %x, %w : (tensor<1x5x16xbf16>, tensor<64x16xf32>) -> tensor<1x5x64xbf16>
+func.func @linear_result_element_type(%x: tensor<1x5x16xbf16>, %w: tensor<64x16xf32>) {
+  // expected-error @+1 {{result element type f32 differs from input element type bf16}}
+  %y = axh.linear %x, %w : (tensor<1x5x16xbf16>, tensor<64x16xf32>) -> tensor<1x5x64xf32>
+  func.return
+}
+
+// -----
+
+func.func @linear_int_weight_needs_scale(%x: tensor<1x5x16xbf16>, %w: tensor<64x16xi8>) {
+  // expected-error @+1 {{a i8 weight needs a scale operand}}
+  %y = axh.linear %x, %w : (tensor<1x5x16xbf16>, tensor<64x16xi8>) -> tensor<1x5x64xbf16>
+  func.return
+}
+
+// -----
+
+func.func @linear_scale_groups(%x: tensor<1x5x16xbf16>, %w: tensor<64x16xi4>, %s: tensor<64x3xbf16>) {
+  // expected-error @+1 {{scale shape [64, 3] should be [64, G] with G dividing the 16 input features}}
+  %y = axh.linear %x, %w scale %s : (tensor<1x5x16xbf16>, tensor<64x16xi4>, tensor<64x3xbf16>) -> tensor<1x5x64xbf16>
+  func.return
+}
+
+// -----
+
+func.func @linear_zero_shape(%x: tensor<1x5x16xbf16>, %w: tensor<64x16xi4>, %s: tensor<64x2xbf16>, %z: tensor<64x1xbf16>) {
+  // expected-error @+1 {{zero shape [64, 1] differs from scale shape [64, 2]}}
+  %y = axh.linear %x, %w scale %s zero %z : (tensor<1x5x16xbf16>, tensor<64x16xi4>, tensor<64x2xbf16>, tensor<64x1xbf16>) -> tensor<1x5x64xbf16>
+  func.return
+}
+
+// -----
+
+func.func @linear_float_weight_with_scale(%x: tensor<1x5x16xbf16>, %w: tensor<64x16xbf16>, %s: tensor<64x1xbf16>) {
+  // expected-error @+1 {{a float weight takes no scale or zero operand}}
+  %y = axh.linear %x, %w scale %s : (tensor<1x5x16xbf16>, tensor<64x16xbf16>, tensor<64x1xbf16>) -> tensor<1x5x64xbf16>
+  func.return
+}
+
+// -----
+
+func.func @linear_weight_int_width(%x: tensor<1x5x16xbf16>, %w: tensor<64x16xi16>, %s: tensor<64x1xbf16>) {
+  // expected-error @+1 {{integer weights must be i8 or i4, got i16}}
+  %y = axh.linear %x, %w scale %s : (tensor<1x5x16xbf16>, tensor<64x16xi16>, tensor<64x1xbf16>) -> tensor<1x5x64xbf16>
   func.return
 }
 
@@ -304,9 +344,17 @@ func.func @rope_positions(%x: tensor<1x4x5x16xf32>, %cos: tensor<1x3x16xf32>) {
 
 // -----
 
-func.func @rope_element_types(%x: tensor<1x4x5x16xbf16>, %cos: tensor<1x5x16xf32>) {
-  // expected-error @+1 {{cos element type f32 differs from input element type bf16}}
-  %y = axh.rope %x, %cos, %cos {rotary_dim = 16 : i64} : (tensor<1x4x5x16xbf16>, tensor<1x5x16xf32>, tensor<1x5x16xf32>) -> tensor<1x4x5x16xbf16>
+func.func @rope_element_types(%x: tensor<1x4x5x16xf32>, %cos: tensor<1x5x16xbf16>) {
+  // expected-error @+1 {{cos/sin element type bf16 must be the input's (f32) or f32}}
+  %y = axh.rope %x, %cos, %cos {rotary_dim = 16 : i64} : (tensor<1x4x5x16xf32>, tensor<1x5x16xbf16>, tensor<1x5x16xbf16>) -> tensor<1x4x5x16xf32>
+  func.return
+}
+
+// -----
+
+func.func @rope_cos_sin_types(%x: tensor<1x4x5x16xbf16>, %cos: tensor<1x5x16xf32>, %sin: tensor<1x5x16xbf16>) {
+  // expected-error @+1 {{sin element type bf16 differs from cos element type f32}}
+  %y = axh.rope %x, %cos, %sin {rotary_dim = 16 : i64} : (tensor<1x4x5x16xbf16>, tensor<1x5x16xf32>, tensor<1x5x16xbf16>) -> tensor<1x4x5x16xbf16>
   func.return
 }
 

@@ -41,6 +41,24 @@ func.func @embedding_linear_matmul(%ids: tensor<1x5xi32>, %a: tensor<1x4x5x16xf3
   func.return %h, %k2, %ab, %aa : tensor<1x5x64xf32>, tensor<1x5x32xf32>, tensor<1x4x5x7xf32>, tensor<1x4x5x5xf32>
 }
 
+// Quantized linears: s8 per output channel, s4 in groups of 8 with AWQ-style zeros.
+// CHECK-LABEL: func.func @quantized_linear(
+// CHECK-SAME: %[[QX:.*]]: tensor<1x5x16xbf16>)
+func.func @quantized_linear(%x: tensor<1x5x16xbf16>) -> (tensor<1x5x32xbf16>, tensor<1x5x32xbf16>) {
+  %w8 = axh.weight "model.layers.0.mlp.up_proj.weight#s8" : tensor<32x16xi8>
+  %s8 = axh.weight "model.layers.0.mlp.up_proj.weight#s8.scale" : tensor<32x1xbf16>
+  %b = axh.weight "model.layers.0.mlp.up_proj.bias#bf16" : tensor<32xbf16>
+  // CHECK: %[[Y8:.*]] = axh.linear %[[QX]], %[[W8:.*]], %[[B:.*]] scale %[[S8:.*]] : (tensor<1x5x16xbf16>, tensor<32x16xi8>, tensor<32xbf16>, tensor<32x1xbf16>) -> tensor<1x5x32xbf16>
+  %y8 = axh.linear %x, %w8, %b scale %s8 : (tensor<1x5x16xbf16>, tensor<32x16xi8>, tensor<32xbf16>, tensor<32x1xbf16>) -> tensor<1x5x32xbf16>
+  %w4 = axh.weight "model.layers.0.mlp.gate_proj.qweight" : tensor<32x16xi4>
+  %s4 = axh.weight "model.layers.0.mlp.gate_proj.scales" : tensor<32x2xbf16>
+  %z4 = axh.weight "model.layers.0.mlp.gate_proj.qzeros" : tensor<32x2xi4>
+  // CHECK: %[[Y4:.*]] = axh.linear %[[QX]], %[[W4:.*]] scale %[[S4:.*]] zero %[[Z4:.*]] : (tensor<1x5x16xbf16>, tensor<32x16xi4>, tensor<32x2xbf16>, tensor<32x2xi4>) -> tensor<1x5x32xbf16>
+  %y4 = axh.linear %x, %w4 scale %s4 zero %z4 : (tensor<1x5x16xbf16>, tensor<32x16xi4>, tensor<32x2xbf16>, tensor<32x2xi4>) -> tensor<1x5x32xbf16>
+  // CHECK: func.return %[[Y8]], %[[Y4]]
+  func.return %y8, %y4 : tensor<1x5x32xbf16>, tensor<1x5x32xbf16>
+}
+
 // CHECK-LABEL: func.func @norms(
 // CHECK-SAME: %[[X:.*]]: tensor<1x5x64xbf16>)
 func.func @norms(%x: tensor<1x5x64xbf16>) -> (tensor<1x5x64xbf16>, tensor<1x5x64xbf16>, tensor<1x5x64xbf16>) {

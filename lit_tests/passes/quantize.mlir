@@ -1,0 +1,75 @@
+// RUN: axc-opt %s -p 'quantize{weight-type=s8 hidden-type=bf16}' --split-input-file | filecheck %s --check-prefix=S8
+// RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 hidden-type=bf16}' --split-input-file | filecheck %s --check-prefix=S4
+// RUN: axc-opt %s -p 'quantize{weight-type=bf16 hidden-type=fp16}' --split-input-file | filecheck %s --check-prefix=F16
+
+// A linear with a bias: s8 is per output channel ([N, 1] scales), s4 groups 32 input
+// features ([N, K/32] scales); the bias joins the hidden type; float weights are renamed to
+// their rounded copy.
+// S8-LABEL: func.func @linear_bias(
+// S8-SAME: %[[X:.*]]: tensor<1x5x64xbf16>) -> tensor<1x5x32xbf16>
+// S8-DAG: %[[W:.*]] = axh.weight "l.weight#s8" : tensor<32x64xi8>
+// S8-DAG: %[[S:.*]] = axh.weight "l.weight#s8.scale" : tensor<32x1xbf16>
+// S8-DAG: %[[B:.*]] = axh.weight "l.bias#bf16" : tensor<32xbf16>
+// S8: %[[Y:.*]] = axh.linear %[[X]], %[[W]], %[[B]] scale %[[S]] : (tensor<1x5x64xbf16>, tensor<32x64xi8>, tensor<32xbf16>, tensor<32x1xbf16>) -> tensor<1x5x32xbf16>
+// S8: func.return %[[Y]] : tensor<1x5x32xbf16>
+// S4-LABEL: func.func @linear_bias(
+// S4-DAG: %[[W:.*]] = axh.weight "l.weight#s4g32" : tensor<32x64xi4>
+// S4-DAG: %[[S:.*]] = axh.weight "l.weight#s4g32.scale" : tensor<32x2xbf16>
+// S4: axh.linear %{{.*}}, %[[W]], %{{.*}} scale %[[S]] : (tensor<1x5x64xbf16>, tensor<32x64xi4>, tensor<32xbf16>, tensor<32x2xbf16>) -> tensor<1x5x32xbf16>
+// F16-LABEL: func.func @linear_bias(
+// F16-SAME: %[[X:.*]]: tensor<1x5x64xf16>) -> tensor<1x5x32xf16>
+// F16-DAG: %[[W:.*]] = axh.weight "l.weight#bf16" : tensor<32x64xbf16>
+// F16-DAG: %[[B:.*]] = axh.weight "l.bias#fp16" : tensor<32xf16>
+// F16: axh.linear %[[X]], %[[W]], %[[B]] : (tensor<1x5x64xf16>, tensor<32x64xbf16>, tensor<32xf16>) -> tensor<1x5x32xf16>
+func.func @linear_bias(%x: tensor<1x5x64xf32>) -> tensor<1x5x32xf32> {
+  %w = axh.weight "l.weight" : tensor<32x64xf32>
+  %b = axh.weight "l.bias" : tensor<32xf32>
+  %y = axh.linear %x, %w, %b : (tensor<1x5x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<1x5x32xf32>
+  func.return %y : tensor<1x5x32xf32>
+}
+
+// -----
+
+// Rope tables are computed from positions only: they stay f32 while q becomes bf16; the
+// norm weight follows the hidden state.
+// S8-LABEL: func.func @rope_tables_stay_f32(
+// S8-SAME: %[[Q:.*]]: tensor<1x2x3x8xbf16>, %[[P:.*]]: tensor<1x3x1xui32>)
+// S8: %[[C:.*]] = axh.unary cos %{{.*}} : tensor<1x3x8xf32>
+// S8: %[[S:.*]] = axh.unary sin %{{.*}} : tensor<1x3x8xf32>
+// S8: %[[NW:.*]] = axh.weight "n.weight#bf16" : tensor<8xbf16>
+// S8: %[[N:.*]] = axh.rms_norm %[[Q]], %[[NW]]
+// S8: axh.rope %[[N]], %[[C]], %[[S]] {rotary_dim = 8 : i64} : (tensor<1x2x3x8xbf16>, tensor<1x3x8xf32>, tensor<1x3x8xf32>) -> tensor<1x2x3x8xbf16>
+func.func @rope_tables_stay_f32(%q: tensor<1x2x3x8xf32>, %idx: tensor<1x3x1xui32>) -> tensor<1x2x3x8xf32> {
+  %inv = axh.weight "rotary.inv_freq" : tensor<8xf32>
+  %pos = axh.cast %idx : tensor<1x3x1xui32> -> tensor<1x3x1xf32>
+  %ang = axh.mul %pos, %inv : (tensor<1x3x1xf32>, tensor<8xf32>) -> tensor<1x3x8xf32>
+  %c = axh.unary cos %ang : tensor<1x3x8xf32>
+  %s = axh.unary sin %ang : tensor<1x3x8xf32>
+  %nw = axh.weight "n.weight" : tensor<8xf32>
+  %n = axh.rms_norm %q, %nw {epsilon = 1.0e-06 : f32} : (tensor<1x2x3x8xf32>, tensor<8xf32>) -> tensor<1x2x3x8xf32>
+  %r = axh.rope %n, %c, %s {rotary_dim = 8 : i64} : (tensor<1x2x3x8xf32>, tensor<1x3x8xf32>, tensor<1x3x8xf32>) -> tensor<1x2x3x8xf32>
+  func.return %r : tensor<1x2x3x8xf32>
+}
+
+// -----
+
+// An already-quantized (GPTQ/AWQ) linear keeps its integers, scales and zeros.
+// S8-LABEL: func.func @gptq_kept(
+// S8: axh.linear %{{.*}}, %{{.*}} scale %{{.*}} zero %{{.*}} : (tensor<1x1x64xbf16>, tensor<32x64xi4>, tensor<32x2xbf16>, tensor<32x2xi4>) -> tensor<1x1x32xbf16>
+// S8-NOT: #s8
+func.func @gptq_kept(%x: tensor<1x1x64xf32>) -> tensor<1x1x32xf32> {
+  %w = axh.weight "l.qweight" : tensor<32x64xi4>
+  %s = axh.weight "l.scales" : tensor<32x2xbf16>
+  %z = axh.weight "l.qzeros" : tensor<32x2xi4>
+  %y = axh.linear %x, %w scale %s zero %z : (tensor<1x1x64xf32>, tensor<32x64xi4>, tensor<32x2xbf16>, tensor<32x2xi4>) -> tensor<1x1x32xf32>
+  func.return %y : tensor<1x1x32xf32>
+}
+
+// -----
+
+// The module records what was chosen and moves to axh-quantized.
+// S4: builtin.module attributes {axc.state = "axh-quantized", axc.weight_type = "s4", axc.hidden_type = "bf16", axc.group_size = 32 : i64}
+// S4-LABEL: func.func @records_choice
+func.func @records_choice(%x: tensor<1x1x64xf32>) -> tensor<1x1x64xf32> {
+  func.return %x : tensor<1x1x64xf32>
+}

@@ -1,0 +1,206 @@
+"""quantize: choose the weight and hidden-state types of a layer, pulsar2's `-w` and `-t`.
+
+Postcondition (state `axh-quantized`):
+- every `axh.linear` with a float `axh.weight` reads the weight in `weight-type`: s8 (i8,
+  one bf16 scale per output channel), s4 (i4, one bf16 scale per output channel and group of
+  `group-size` input features), or bf16/fp16/fp32 floats; integer weights already in the IR
+  (GPTQ/AWQ checkpoints) are kept as they are;
+- float values on the activation path (everything computed from a float function argument:
+  the hidden state, the mask, the KV cache) have the `hidden-type` element type, and so do
+  the weights they combine with (norm weights, biases); values computed from positions only
+  (rope's cos/sin tables) stay f32, as Hugging Face computes them;
+- the module records `axc.weight_type`, `axc.hidden_type` and `axc.group_size`.
+
+The IR names the quantized arrays `<weight>#s8` / `<weight>#s8.scale` (see
+`axc.weight_store`); when a weight store is active the pass registers how to compute them
+(lazily: a layer is quantized when it is first read), otherwise it only rewrites the IR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import (
+    BFloat16Type,
+    Float16Type,
+    Float32Type,
+    FunctionType,
+    IntegerAttr,
+    IntegerType,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    f32,
+    i64,
+)
+from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from axc.diagnostics import OpError
+from axc.dialects import axh
+from axc.numerics import WEIGHT_TYPES, quantize_symmetric, round_hidden
+from axc.state import require_state, set_state
+from axc.weight_store import WeightStore, current_store
+
+_FLOAT_TYPES: dict[str, Attribute] = {
+    "bf16": BFloat16Type(),
+    "fp16": Float16Type(),
+    "fp32": Float32Type(),
+}
+_FLOATS = (BFloat16Type, Float16Type, Float32Type)
+
+
+def _is_float_tensor(value: SSAValue) -> bool:
+    return isinstance(value.type, TensorType) and isinstance(value.type.element_type, _FLOATS)
+
+
+def _retype(value: SSAValue, element: Attribute) -> None:
+    """Give `value` the same shape with another element type (in place)."""
+    ty = value.type
+    assert isinstance(ty, TensorType)
+    value._type = TensorType(element, ty.get_shape())  # noqa: SLF001 - xDSL has no setter
+
+
+@dataclass(frozen=True)
+class QuantizePass(ModulePass):
+    """Quantize linear weights and set the hidden-state type (see the module docstring)."""
+
+    name = "quantize"
+
+    weight_type: str = "s8"
+    group_size: int = 128
+    hidden_type: str = "bf16"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        require_state(op, self.name, "axh")
+        if self.weight_type not in WEIGHT_TYPES:
+            raise OpError(op, f"quantize: weight-type {self.weight_type!r} is not one of "
+                          f"{', '.join(WEIGHT_TYPES)}")
+        if self.hidden_type not in _FLOAT_TYPES:
+            raise OpError(op, f"quantize: hidden-type {self.hidden_type!r} is not one of "
+                          f"{', '.join(_FLOAT_TYPES)}")
+        store = current_store()
+        for fn in op.ops:
+            if isinstance(fn, func.FuncOp):
+                for linear in [o for o in fn.walk() if isinstance(o, axh.LinearOp)]:
+                    self._quantize_linear(linear, store)
+                self._set_hidden_type(fn, store)
+        set_state(op, "axh-quantized")
+        op.attributes["axc.weight_type"] = StringAttr(self.weight_type)
+        op.attributes["axc.hidden_type"] = StringAttr(self.hidden_type)
+        op.attributes["axc.group_size"] = IntegerAttr(self.group_size, i64)
+
+    # -- weights ---------------------------------------------------------------------------
+
+    def _quantize_linear(self, linear: axh.LinearOp, store: WeightStore | None) -> None:
+        weight_op = linear.weight.owner
+        if linear.weight_is_quantized or not isinstance(weight_op, axh.WeightOp):
+            return
+        name = weight_op.weight_name.data
+        n, k = linear.weight.type.get_shape()  # type: ignore[attr-defined]
+        rewriter = Rewriter()
+        if self.weight_type in _FLOAT_TYPES:
+            if self.weight_type == "fp32":
+                return
+            new_w = axh.WeightOp(f"{name}#{self.weight_type}",
+                                 TensorType(_FLOAT_TYPES[self.weight_type], (n, k)))
+            rewriter.insert_op(new_w, InsertPoint.before(linear))
+            linear.operands[1] = new_w.result
+            if store is not None:
+                store.put_lazy(new_w.weight_name.data,
+                               lambda: round_hidden(store.get(name), self.weight_type))
+            return
+        group = k if self.weight_type == "s8" else self.group_size
+        if group <= 0 or k % group:
+            raise OpError(linear, f"quantize: group-size {group} does not divide the {k} input "
+                          f"features of {name}; choose a divisor of {k}")
+        tag = "s8" if self.weight_type == "s8" else f"s4g{group}"
+        width = 8 if self.weight_type == "s8" else 4
+        new_w = axh.WeightOp(f"{name}#{tag}", TensorType(IntegerType(width), (n, k)))
+        new_s = axh.WeightOp(f"{name}#{tag}.scale", TensorType(BFloat16Type(), (n, k // group)))
+        rewriter.insert_op([new_w, new_s], InsertPoint.before(linear))
+        bias = linear.bias
+        new_linear = axh.LinearOp(linear.input, new_w, bias, new_s)
+        rewriter.replace_op(linear, new_linear)
+        if store is not None:
+            self._register_quantized(store, name, tag, group)
+
+    def _register_quantized(self, store: WeightStore, name: str, tag: str, group: int) -> None:
+        cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+        def both() -> tuple[np.ndarray, np.ndarray]:
+            if "q" not in cache:
+                cache["q"] = quantize_symmetric(store.get(name), self.weight_type, group)
+            return cache["q"]
+
+        store.put_lazy(f"{name}#{tag}", lambda: both()[0])
+        store.put_lazy(f"{name}#{tag}.scale", lambda: both()[1])
+
+    # -- hidden state ----------------------------------------------------------------------
+
+    def _set_hidden_type(self, fn: func.FuncOp, store: WeightStore | None) -> None:
+        hidden = _FLOAT_TYPES[self.hidden_type]
+        if hidden == f32:
+            return
+        activation: set[SSAValue] = set()
+        for arg in fn.body.block.args:
+            if _is_float_tensor(arg):
+                _retype(arg, hidden)
+                activation.add(arg)
+        rewriter = Rewriter()
+        for op in list(fn.body.block.ops):
+            if isinstance(op, func.ReturnOp):
+                continue
+            if not any(v in activation for v in op.operands):
+                continue
+            self._harmonise_operands(op, activation, hidden, rewriter, store)
+            for result in op.results:
+                if _is_float_tensor(result):
+                    _retype(result, hidden)
+                    activation.add(result)
+        fn.function_type = FunctionType.from_lists(
+            [a.type for a in fn.body.block.args],
+            [v.type for v in fn.body.block.last_op.operands],  # type: ignore[union-attr]
+        )
+
+    def _harmonise_operands(
+        self,
+        op: Operation,
+        activation: set[SSAValue],
+        hidden: Attribute,
+        rewriter: Rewriter,
+        store: WeightStore | None,
+    ) -> None:
+        """Give an op's other float operands the hidden type: float weights become
+        `<name>#<hidden>` weights, computed values get an `axh.cast`; rope tables and the
+        scales/weights of a linear stay as they are."""
+        keep: set[int] = set()
+        if isinstance(op, axh.RopeOp):
+            keep = {1, 2}
+        elif isinstance(op, axh.LinearOp):
+            keep = {1} | ({len(op.operands) - 1} if op.scale is not None else set())
+            if op.zero is not None:
+                keep |= {len(op.operands) - 2, len(op.operands) - 1}
+        for index, value in enumerate(op.operands):
+            if index in keep or value in activation or not _is_float_tensor(value):
+                continue
+            if value.type.element_type == hidden:  # type: ignore[attr-defined]
+                continue
+            owner = value.owner
+            if isinstance(owner, axh.WeightOp):
+                name = owner.weight_name.data
+                new = axh.WeightOp(f"{name}#{self.hidden_type}",
+                                   TensorType(hidden, value.type.get_shape()))  # type: ignore
+                if store is not None:
+                    store.put_lazy(new.weight_name.data,
+                                   lambda n=name: round_hidden(store.get(n), self.hidden_type))
+            else:
+                new = axh.CastOp(value, hidden)
+            insert_at = (InsertPoint.before(op) if isinstance(value, BlockArgument)
+                         or isinstance(owner, axh.WeightOp) else InsertPoint.after(owner))
+            rewriter.insert_op(new, insert_at)
+            op.operands[index] = new.results[0]
