@@ -22,8 +22,11 @@ _PASSES: dict[str, tuple[str, str]] = {
     "fuse-rope": ("fuse_rope", "FuseRopePass"),
     "fuse-attention": ("fuse_attention", "FuseAttentionPass"),
     "fuse-swiglu": ("fuse_swiglu", "FuseSwiGLUPass"),
-    # axh quantization
+    # axh constant folding (the worked example of docs/writing-a-pass.md)
+    "fold-constant-casts": ("fold_constant_casts", "FoldConstantCastsPass"),
+    # axh quantization and weight fusion
     "quantize": ("quantize", "QuantizePass"),
+    # axnpu back end, in pipeline order (pulsar2's build stages)
 }
 
 

@@ -115,3 +115,22 @@ def test_every_named_pipeline_resolves_to_registered_passes(name: str):
 
     for spec in parse_pipeline(expand_pipeline(name)):
         assert spec.name in known, f"{name} expands to unknown pass {spec.name}"
+
+
+def test_xdsl_opt_knows_axc_dialects_and_passes():
+    """The xdsl.universe entry point: plain xdsl-opt parses axh/axnpu and runs axc passes."""
+    from pathlib import Path as _Path
+
+    xdsl_opt = _Path(sys.executable).parent / "xdsl-opt"
+    root = _Path(__file__).resolve().parent.parent
+    res = subprocess.run(
+        [str(xdsl_opt), str(root / "lit_tests/passes/fold-constant-casts.mlir"),
+         "--split-input-file", "-p", "fold-constant-casts"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "axh.constant dense<-6.553600e+04> : tensor<bf16>" in res.stdout
+    res = subprocess.run([str(xdsl_opt), str(root / "lit_tests/dialects/axnpu_roundtrip.mlir")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "axnpu.program" in res.stdout
