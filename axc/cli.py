@@ -17,6 +17,8 @@ from collections.abc import Sequence
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "models": ("axc.commands.models", "pull and list the real checkpoints this project can use"),
     "import": ("axc.commands.import_", "print the axh IR of one layer of a Hugging Face model"),
+    "estimate": ("axc.commands.estimate", "predict TTFT, decode tokens/s and memory on a chip"),
+    "accuracy": ("axc.commands.accuracy", "per-layer cosine, top-1 and perplexity vs float32"),
 }
 
 

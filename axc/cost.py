@@ -39,6 +39,7 @@ from axc.dialects.axnpu import (
     RmsNormOp,
     RopeOp,
     SoftmaxOp,
+    TopKOp,
     TransposeOp,
 )
 from axc.errors import AxcError
@@ -150,7 +151,7 @@ def _teng_cost(op: InstructionOp, chip: Chip) -> InstructionCost:
 
 _TENG_KINDS: dict[type, str] = {
     RmsNormOp: "rms_norm", LayerNormOp: "layer_norm", RopeOp: "rope", SoftmaxOp: "softmax",
-    ReduceOp: "reduce", TransposeOp: "transpose",
+    ReduceOp: "reduce", TransposeOp: "transpose", TopKOp: "topk",
 }
 
 

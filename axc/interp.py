@@ -13,6 +13,11 @@ instruction, both through `axc.numerics.round_hidden`):
   `hidden_type="fp32"` an all-f32 function runs entirely in f32, the reference for comparing
   with transformers; with `"bf16"`/`"fp16"` every activation is stored in the hidden type.
 * Float function inputs are rounded the same way on entry.
+* Once the quantize pass has typed a function (some float argument is bf16/fp16), the IR's
+  element types are authoritative: results are rounded to their element type only, so
+  values the pass keeps in f32 (rope's cos/sin tables, computed from positions) stay f32.
+  Rounding those to the hidden type too would turn position * inv_freq into a bf16 angle,
+  off by up to a radian beyond position 256.
 * `axh.weight` values are used as given (cast to float32): quantization is applied by the
   quantize pass through the weight store, not here.
 * `axh.constant` and `axh.iota` hold exact values of their element type, and the layout ops
@@ -189,12 +194,17 @@ class Interpreter:
             raise ValueError(f"unknown hidden type {hidden_type!r}; expected one of {HIDDEN_TYPES}")
         self.hidden_type = hidden_type
         self._weight = weights.__getitem__ if isinstance(weights, Mapping) else weights
+        self._typed = False
 
     # -- driving ---------------------------------------------------------------------------
 
     def run(self, func_op: FuncOp, inputs: Inputs) -> list[np.ndarray]:
         """The function's results for `inputs` (by argument name, or in argument order)."""
         block = func_op.body.block
+        self._typed = any(
+            _float_name(_tensor_type(a).element_type) not in (None, "fp32")
+            for a in block.args if isinstance(a.type, TensorType)
+        )
         env: dict[SSAValue, np.ndarray] = {
             arg: self._input(arg, value)
             for arg, value in zip(block.args, self._order_inputs(func_op, inputs), strict=True)
@@ -232,7 +242,7 @@ class Interpreter:
             return array
         if name != "fp32":
             array = round_hidden(array, name)
-        if isinstance(op, self._EXACT) or name == self.hidden_type:
+        if isinstance(op, self._EXACT) or name == self.hidden_type or self._typed:
             return array
         return round_hidden(array, self.hidden_type)
 

@@ -28,6 +28,34 @@ def _opt(options: dict[str, object], key: str, default: object) -> object:
     return value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
 
 
+def _quantize_text(o: dict[str, object], weight_key: str = "weight-type") -> str:
+    wt, gs = _opt(o, weight_key, "s8"), _opt(o, "group-size", 128)
+    ht = _opt(o, "hidden-type", "bf16")
+    return f"quantize{{weight-type={wt} group-size={gs} hidden-type={ht}}},fold-constant-casts"
+
+
+def _backend_text(o: dict[str, object]) -> str:
+    """axh-quantized -> scheduled axnpu: pulsar2's build stages, in order."""
+    chip, mode = _opt(o, "chip", "AX650"), _opt(o, "npu-mode", "")
+    strategy = _opt(o, "strategy", "greedy")
+    target = f'chip="{chip}"' + (f' npu_mode="{mode}"' if mode else "")
+    return (f"convert-axh-to-axnpu{{{target}}},axnpu-tile,axnpu-build-ops,"
+            f"axnpu-insert-ddr-swap,axnpu-calc-deps,axnpu-assign-eu{{strategy={strategy}}}")
+
+
+def _llm_layer(o: dict[str, object]) -> str:
+    return (f"{_quantize_text(o)},fuse-qkv,fuse-gate-up,canonicalize,cse,dce,"
+            f"{_backend_text(o)}")
+
+
+def _llm_post(o: dict[str, object]) -> str:
+    topk = int(_opt(o, "post-topk", 0) or 0)  # type: ignore[arg-type]
+    text = _quantize_text(o, "post-weight-type")
+    if topk:
+        text += f",post-topk{{k={topk}}}"
+    return f"{text},canonicalize,cse,dce,{_backend_text(o)}"
+
+
 NAMED_PIPELINES: dict[str, NamedPipeline] = {
     p.name: p
     for p in [
@@ -42,6 +70,18 @@ NAMED_PIPELINES: dict[str, NamedPipeline] = {
             "attention, swiglu/geglu)",
             lambda o: "canonicalize,cse,fuse-linear,fuse-rms-norm,fuse-rope,fuse-attention,"
             "fuse-swiglu,canonicalize,cse,dce",
+        ),
+        NamedPipeline(
+            "llm-layer",
+            "a raised decoder layer (all shape groups) -> scheduled axnpu; options weight-type, "
+            "group-size, hidden-type, chip, npu-mode, strategy",
+            _llm_layer,
+        ),
+        NamedPipeline(
+            "llm-post",
+            "the raised post layer (final norm + lm_head) -> scheduled axnpu; options "
+            "post-weight-type, post-topk, hidden-type, chip, npu-mode, strategy",
+            _llm_post,
         ),
     ]
 }

@@ -70,8 +70,16 @@ from xdsl.utils.str_enum import StrEnum
 
 # -- vocabulary ----------------------------------------------------------------------------
 
-SPACES = ("ocm", "ddr")
-"""Memory spaces: on-chip memory and DDR, each addressed in bytes from 0."""
+SPACES = ("ocm", "ddr", "vocm")
+"""Memory spaces, each addressed in bytes from 0: on-chip memory, DDR, and `vocm`, the
+unbounded virtual on-chip space the lowering puts temporaries in before
+`axnpu-insert-ddr-swap` allocates them into the real `ocm`."""
+
+ONCHIP_SPACES = frozenset({"ocm", "vocm"})
+"""Spaces compute instructions read and write (vocm stands for ocm until allocation)."""
+
+VOCM_BYTES = 1 << 62
+"""The size of `vocm`: unbounded for all practical purposes."""
 
 DTYPE_BITS = {"f32": 32, "bf16": 16, "f16": 16, "s8": 8, "s4": 4, "i32": 32, "u32": 32}
 """Element width in bits of each dtype; s4 packs two elements per byte."""
@@ -79,6 +87,7 @@ DTYPE_BITS = {"f32": 32, "bf16": 16, "f16": 16, "s8": 8, "s4": 4, "i32": 32, "u3
 FLOAT_DTYPES = frozenset({"f32", "bf16", "f16"})
 QUANT_DTYPES = frozenset({"s8", "s4"})
 INDEX_DTYPES = frozenset({"i32", "u32"})
+INT_DTYPES = frozenset({"s8", "i32", "u32"})
 WEIGHT_DTYPES = frozenset({"s8", "s4", "bf16", "f16", "f32"})
 
 EU_KINDS = ("conv", "teng", "sdma")
@@ -203,7 +212,7 @@ def _as_int(value: int | IntAttr) -> IntAttr:
 
 def _region_problem(space: str, offset: int, size_bytes: int) -> str | None:
     if space not in SPACES:
-        return f"memory space must be ocm or ddr, got '{space}'"
+        return f"memory space must be ocm or ddr (or vocm), got '{space}'"
     if offset < 0:
         return f"region offset must be >= 0, got {offset}"
     if size_bytes <= 0:
@@ -215,7 +224,7 @@ def _parse_space(parser: AttrParser) -> str:
     pos = parser.pos
     space = parser.parse_optional_identifier()
     if space not in SPACES:
-        parser.raise_error("memory space must be ocm or ddr", pos)
+        parser.raise_error("memory space must be ocm or ddr (or vocm)", pos)
     return space
 
 
@@ -269,7 +278,7 @@ def _view_problem(
     space: str, offset: int, shape: Sequence[int], dtype: str, stride: int | None
 ) -> str | None:
     if space not in SPACES:
-        return f"memory space must be ocm or ddr, got '{space}'"
+        return f"memory space must be ocm or ddr (or vocm), got '{space}'"
     if offset < 0:
         return f"view offset must be >= 0, got {offset}"
     if not shape:
@@ -461,6 +470,15 @@ class EltwiseKind(StrEnum):
     MAX = "max"
     MIN = "min"
     POW = "pow"
+    # comparisons: out = 1 if a (pred) b else 0
+    CMP_EQ = "cmp_eq"
+    CMP_NE = "cmp_ne"
+    CMP_LT = "cmp_lt"
+    CMP_LE = "cmp_le"
+    CMP_GT = "cmp_gt"
+    CMP_GE = "cmp_ge"
+    # ternary: out = b if a != 0 else c
+    SELECT = "select"
     # gated: out = act(a) * b
     SWIGLU = "swiglu"
     GEGLU = "geglu"
@@ -482,16 +500,30 @@ class EltwiseKind(StrEnum):
     RELU = "relu"
     COS = "cos"
     SIN = "sin"
+    ERF = "erf"
+    TRUNC = "trunc"
     CAST = "cast"
     COPY = "copy"
 
 
 BINARY_KINDS = frozenset(
     {EltwiseKind.ADD, EltwiseKind.SUB, EltwiseKind.MUL, EltwiseKind.DIV, EltwiseKind.MAX,
-     EltwiseKind.MIN, EltwiseKind.POW}
+     EltwiseKind.MIN, EltwiseKind.POW, EltwiseKind.CMP_EQ, EltwiseKind.CMP_NE,
+     EltwiseKind.CMP_LT, EltwiseKind.CMP_LE, EltwiseKind.CMP_GT, EltwiseKind.CMP_GE}
 )
+COMPARE_KINDS = frozenset(
+    {EltwiseKind.CMP_EQ, EltwiseKind.CMP_NE, EltwiseKind.CMP_LT, EltwiseKind.CMP_LE,
+     EltwiseKind.CMP_GT, EltwiseKind.CMP_GE}
+)
+TERNARY_KINDS = frozenset({EltwiseKind.SELECT})
+INT_OK_KINDS = frozenset(
+    {EltwiseKind.ADD, EltwiseKind.SUB, EltwiseKind.MUL, EltwiseKind.DIV, EltwiseKind.MAX,
+     EltwiseKind.MIN, EltwiseKind.NEG, EltwiseKind.ABS, EltwiseKind.SELECT} | COMPARE_KINDS
+)
+"""Kinds that also take and produce the integer dtypes s8, i32 and u32 (exact in fp32 up to
+2^24; an integer `div` result truncates toward zero)."""
 GATED_KINDS = frozenset({EltwiseKind.SWIGLU, EltwiseKind.GEGLU, EltwiseKind.GEGLU_TANH})
-UNARY_KINDS = frozenset(EltwiseKind) - BINARY_KINDS - GATED_KINDS
+UNARY_KINDS = frozenset(EltwiseKind) - BINARY_KINDS - GATED_KINDS - TERNARY_KINDS
 
 
 class RopeStyle(StrEnum):
@@ -583,6 +615,8 @@ class ChipLimits:
 
     def limit_bytes(self, space: str) -> int:
         """Size of a memory space: `ocm_bytes` or `ddr_bytes`."""
+        if space == "vocm":
+            return VOCM_BYTES
         return self.ocm_bytes if space == "ocm" else self.ddr_bytes
 
     def eu_count(self, kind: str) -> int:
@@ -671,6 +705,8 @@ class ProgramOp(_BodyOp):
 
     def limit_bytes(self, space: str) -> int:
         """Size of a memory space: `ocm_bytes` or `ddr_bytes`."""
+        if space == "vocm":
+            return VOCM_BYTES
         return (self.ocm_bytes if space == "ocm" else self.ddr_bytes).value.data
 
     def eu_count(self, kind: str) -> int:
@@ -1007,7 +1043,7 @@ class InstructionOp(IRDLOperation, ABC):
 
     def _verify_spaces(self) -> None:
         for name, view in self._views(self.INPUTS + self.OUTPUTS):
-            if view.space.data != "ocm" and name not in self.DDR_OK:
+            if view.space.data not in ONCHIP_SPACES and name not in self.DDR_OK:
                 _fail(f"'{name}' must be in ocm, got {view.space.data}")
 
     def _verify_semantics(self) -> None:
@@ -1072,6 +1108,7 @@ class _DmaOp(InstructionOp, ABC):
     EU_KIND: ClassVar[str | None] = "sdma"
     SRC_SPACE: ClassVar[str]
     DST_SPACE: ClassVar[str]
+    """`ocm` here also admits `vocm` (the virtual on-chip space)."""
     PATTERN_FIELDS: ClassVar[tuple[str, ...]] = (
         "rows", "row_bytes", "src_stride_bytes", "dst_stride_bytes"
     )
@@ -1116,7 +1153,10 @@ class _DmaOp(InstructionOp, ABC):
 
     def _verify_spaces(self) -> None:
         src, dst = self.src.space.data, self.dst.space.data
-        if (src, dst) != (self.SRC_SPACE, self.DST_SPACE):
+        def kind(space: str) -> str:
+            return "ocm" if space in ONCHIP_SPACES else space
+
+        if (kind(src), kind(dst)) != (self.SRC_SPACE, self.DST_SPACE):
             _fail(f"moves {self.SRC_SPACE} -> {self.DST_SPACE}, got {src} -> {dst}")
 
     def _verify_semantics(self) -> None:
@@ -1327,20 +1367,23 @@ class _TengOp(InstructionOp, ABC):
 
 @irdl_op_definition
 class EltwiseOp(_TengOp):
-    """out = f(a[, b | scalar]) element by element, inputs broadcast to `out`'s shape."""
+    """out = f(a[, b | scalar][, c]) element by element, inputs broadcast to `out`'s shape."""
 
     name = "axnpu.eltwise"
 
     kind = prop_def(EltwiseKindAttr)
     a = prop_def(ViewAttr)
     b = opt_prop_def(ViewAttr)
+    c = opt_prop_def(ViewAttr)
     scalar = opt_prop_def(FloatAttr[Float32Type])
     out = prop_def(ViewAttr)
 
-    assembly_format = "$kind $a (`,` $b^)? (`scalar` $scalar^)? `->` $out " + SCHED_FORMAT
+    assembly_format = (
+        "$kind $a (`,` $b^)? (`else` $c^)? (`scalar` $scalar^)? `->` $out " + SCHED_FORMAT
+    )
 
     IN_PLACE: ClassVar[bool] = True
-    INPUTS: ClassVar[tuple[str, ...]] = ("a", "b")
+    INPUTS: ClassVar[tuple[str, ...]] = ("a", "b", "c")
     OUTPUTS: ClassVar[tuple[str, ...]] = ("out",)
 
     def __init__(
@@ -1350,11 +1393,13 @@ class EltwiseOp(_TengOp):
         out: ViewAttr,
         *,
         b: ViewAttr | None = None,
+        c: ViewAttr | None = None,
         scalar: float | None = None,
         **sched: Unpack[Sched],
     ) -> None:
         props = _put(
-            _sched_props(sched), kind=EltwiseKindAttr(EltwiseKind(kind)), a=a, b=b, out=out,
+            _sched_props(sched), kind=EltwiseKindAttr(EltwiseKind(kind)), a=a, b=b, c=c,
+            out=out,
             scalar=None if scalar is None else _f32(scalar),
         )
         super().__init__(properties=props)
@@ -1365,6 +1410,11 @@ class EltwiseOp(_TengOp):
     def _verify_semantics(self) -> None:
         kind = self.kind.data
         has_b, has_scalar = self.b is not None, self.scalar is not None
+        if (self.c is not None) != (kind in TERNARY_KINDS):
+            _fail(f"'{kind}' takes three inputs (cond, then, else)" if kind in TERNARY_KINDS
+                  else f"'{kind}' takes no 'else' input")
+        if kind in TERNARY_KINDS and (not has_b or has_scalar):
+            _fail(f"'{kind}' takes three inputs (cond, then, else) and no scalar")
         if kind in BINARY_KINDS and has_b == has_scalar:
             _fail(f"'{kind}' takes a second input or a scalar, exactly one of them")
         if kind in GATED_KINDS and (not has_b or has_scalar):
@@ -1372,7 +1422,7 @@ class EltwiseOp(_TengOp):
         if kind in UNARY_KINDS and (has_b or has_scalar):
             _fail(f"'{kind}' takes one input")
         out_shape = self.out.get_shape()
-        for name, view in self._views(("a", "b")):
+        for name, view in self._views(("a", "b", "c")):
             _check_broadcast(name, view, out_shape)
         if kind in (EltwiseKind.CAST, EltwiseKind.COPY):
             allowed = frozenset(DTYPE_BITS) - {"s4"}
@@ -1382,8 +1432,9 @@ class EltwiseOp(_TengOp):
                 _fail(f"copy keeps the dtype, got {self.a.dtype.data} -> "
                       f"{self.out.dtype.data}; use cast")
             return
-        for name, view in self._views(("a", "b", "out")):
-            _check_dtype(name, view, FLOAT_DTYPES)
+        allowed = FLOAT_DTYPES | (INT_DTYPES if kind in INT_OK_KINDS else frozenset())
+        for name, view in self._views(("a", "b", "c", "out")):
+            _check_dtype(name, view, allowed)
 
 
 @irdl_op_definition
@@ -1490,11 +1541,12 @@ class RopeOp(_TengOp):
     inv_freq = prop_def(ViewAttr)
     head_dim = prop_def(IntegerAttr[I64])
     scaling = opt_prop_def(FloatAttr[Float32Type])
+    table_dtype = opt_prop_def(StringAttr)
     out = prop_def(ViewAttr)
 
     assembly_format = (
         "$style $x `positions` $positions `inv_freq` $inv_freq `head_dim` $head_dim "
-        "(`scaling` $scaling^)? `->` $out " + SCHED_FORMAT
+        "(`scaling` $scaling^)? (`tables` $table_dtype^)? `->` $out " + SCHED_FORMAT
     )
 
     IN_PLACE: ClassVar[bool] = True
@@ -1511,14 +1563,20 @@ class RopeOp(_TengOp):
         head_dim: int,
         style: str | RopeStyle = RopeStyle.HALF,
         scaling: float | None = None,
+        table_dtype: str | None = None,
         **sched: Unpack[Sched],
     ) -> None:
         props = _put(
             _sched_props(sched), style=RopeStyleAttr(RopeStyle(style)), x=x,
             positions=positions, inv_freq=inv_freq, head_dim=_i64(head_dim), out=out,
             scaling=None if scaling is None else _f32(scaling),
+            table_dtype=None if table_dtype is None else StringAttr(table_dtype),
         )
         super().__init__(properties=props)
+
+    def get_table_dtype(self) -> str:
+        """The dtype cos/sin are rounded to: `tables`, else the output's dtype."""
+        return self.table_dtype.data if self.table_dtype is not None else self.out.dtype.data
 
     def rotary_dim(self) -> int:
         """Rotated elements per head (2 x inv_freq length); the rest pass through."""
@@ -1536,6 +1594,9 @@ class RopeOp(_TengOp):
         _check_dtype("positions", self.positions, INDEX_DTYPES)
         _check_vector("positions", self.positions, tokens)
         _check_dtype("inv_freq", self.inv_freq, frozenset({"f32"}))
+        if self.table_dtype is not None and self.table_dtype.data not in FLOAT_DTYPES:
+            _fail(f"tables must be one of {', '.join(sorted(FLOAT_DTYPES))}, got "
+                  f"'{self.table_dtype.data}'")
         if self.rotary_dim() > head_dim:
             _fail(f"inv_freq has {self.inv_freq.numel} frequencies, so it rotates "
                   f"{self.rotary_dim()} elements, more than head_dim {head_dim}")
@@ -1689,6 +1750,41 @@ class GatherOp(_TengOp):
         _check_same_shape("out", self.out, (tokens, self.table.get_shape()[1]))
 
 
+@irdl_op_definition
+class TopKOp(_TengOp):
+    """The k largest values of each row of x, descending, and their column indices."""
+
+    name = "axnpu.topk"
+
+    x = prop_def(ViewAttr)
+    k = prop_def(IntegerAttr[I64])
+    values = prop_def(ViewAttr)
+    indices = prop_def(ViewAttr)
+
+    assembly_format = "$x `k` $k `->` $values `,` $indices " + SCHED_FORMAT
+
+    INPUTS: ClassVar[tuple[str, ...]] = ("x",)
+    OUTPUTS: ClassVar[tuple[str, ...]] = ("values", "indices")
+
+    def __init__(
+        self, x: ViewAttr, values: ViewAttr, indices: ViewAttr, *, k: int,
+        **sched: Unpack[Sched],
+    ) -> None:
+        props = _put(_sched_props(sched), x=x, k=_i64(k), values=values, indices=indices)
+        super().__init__(properties=props)
+
+    def _verify_semantics(self) -> None:
+        _check_dtype("x", self.x, FLOAT_DTYPES)
+        _check_dtype("values", self.values, FLOAT_DTYPES)
+        _check_dtype("indices", self.indices, INDEX_DTYPES)
+        shape, k = self.x.get_shape(), self.k.value.data
+        if not 0 < k <= shape[-1]:
+            _fail(f"k must be in [1, {shape[-1]}], got {k}")
+        want = shape[:-1] + (k,)
+        _check_same_shape("values", self.values, want)
+        _check_same_shape("indices", self.indices, want)
+
+
 # -- sync ----------------------------------------------------------------------------------
 
 
@@ -1722,6 +1818,7 @@ AXNPU = Dialect(
         ReduceOp,
         TransposeOp,
         GatherOp,
+        TopKOp,
         BarrierOp,
     ],
     [

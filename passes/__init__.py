@@ -26,7 +26,16 @@ _PASSES: dict[str, tuple[str, str]] = {
     "fold-constant-casts": ("fold_constant_casts", "FoldConstantCastsPass"),
     # axh quantization and weight fusion
     "quantize": ("quantize", "QuantizePass"),
+    "fuse-qkv": ("fuse_qkv", "FuseQKVPass"),
+    "fuse-gate-up": ("fuse_gate_up", "FuseGateUpPass"),
+    "post-topk": ("post_topk", "PostTopKPass"),
     # axnpu back end, in pipeline order (pulsar2's build stages)
+    "convert-axh-to-axnpu": ("convert_axh_to_axnpu", "ConvertAxhToAxnpuPass"),
+    "axnpu-tile": ("axnpu_tile", "AxnpuTilePass"),
+    "axnpu-build-ops": ("axnpu_build_ops", "AxnpuBuildOpsPass"),
+    "axnpu-insert-ddr-swap": ("axnpu_insert_ddr_swap", "AxnpuInsertDdrSwapPass"),
+    "axnpu-calc-deps": ("axnpu_calc_deps", "AxnpuCalcDepsPass"),
+    "axnpu-assign-eu": ("axnpu_assign_eu", "AxnpuAssignEuPass"),
 }
 
 

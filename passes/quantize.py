@@ -9,7 +9,18 @@ Postcondition (state `axh-quantized`):
   the hidden state, the mask, the KV cache) have the `hidden-type` element type, and so do
   the weights they combine with (norm weights, biases); values computed from positions only
   (rope's cos/sin tables) stay f32, as Hugging Face computes them;
-- the module records `axc.weight_type`, `axc.hidden_type` and `axc.group_size`.
+- the module records `axc.weight_type`, `axc.hidden_type`, `axc.group_size` and
+  `axc.quant_method`.
+
+`method` (rtn | clip | gptq | auto) picks the algorithm of `axc.quant`; `auto` uses GPTQ when
+the store carries calibration Hessians (`<weight>#calib.hessian`), the activation-free clip
+search otherwise (s4), plain RTN for s8. Without a store only the IR changes.
+
+GPTQ/AWQ checkpoints: when the store's checkpoint has `<prefix>.qweight` (and `.scales`,
+`.qzeros`, optionally `.g_idx`) instead of `<prefix>.weight`, the linear reads its own
+integers as `<weight>#gptq` / `#awq` (i4 or i8, signed: unsigned - 2^(bits-1)), its fp16
+scales as `<weight>#gptq.scale` (f16, kept exact) and, unless every zero point is the
+midpoint (symmetric GPTQ), its zeros as `<weight>#gptq.zero` (same integer type).
 
 The IR names the quantized arrays `<weight>#s8` / `<weight>#s8.scale` (see
 `axc.weight_store`); when a weight store is active the pass registers how to compute them
@@ -42,7 +53,14 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from axc.diagnostics import OpError
 from axc.dialects import axh
-from axc.numerics import WEIGHT_TYPES, quantize_symmetric, round_hidden
+from axc.numerics import WEIGHT_TYPES, round_hidden
+from axc.quant import (
+    QUANT_METHODS,
+    checkpoint_quantization,
+    hessian_of,
+    quantize_weight,
+    read_packed_linear,
+)
 from axc.state import require_state, set_state
 from axc.weight_store import WeightStore, current_store
 
@@ -65,6 +83,13 @@ def _retype(value: SSAValue, element: Attribute) -> None:
     value._type = TensorType(element, ty.get_shape())  # noqa: SLF001 - xDSL has no setter
 
 
+def _is_packed(store: WeightStore, name: str) -> bool:
+    """A linear of a GPTQ/AWQ checkpoint: `.qweight` where the float `.weight` would be."""
+    if name in store or not name.endswith(".weight"):
+        return False
+    return f"{name.removesuffix('.weight')}.qweight" in store
+
+
 @dataclass(frozen=True)
 class QuantizePass(ModulePass):
     """Quantize linear weights and set the hidden-state type (see the module docstring)."""
@@ -74,6 +99,7 @@ class QuantizePass(ModulePass):
     weight_type: str = "s8"
     group_size: int = 128
     hidden_type: str = "bf16"
+    method: str = "auto"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         require_state(op, self.name, "axh")
@@ -83,26 +109,39 @@ class QuantizePass(ModulePass):
         if self.hidden_type not in _FLOAT_TYPES:
             raise OpError(op, f"quantize: hidden-type {self.hidden_type!r} is not one of "
                           f"{', '.join(_FLOAT_TYPES)}")
+        if self.method not in QUANT_METHODS:
+            raise OpError(op, f"quantize: method {self.method!r} is not one of "
+                          f"{', '.join(QUANT_METHODS)}")
         store = current_store()
+        reader = getattr(store, "_reader", None)
+        packed = checkpoint_quantization(reader) if reader is not None else None
         for fn in op.ops:
             if isinstance(fn, func.FuncOp):
                 for linear in [o for o in fn.walk() if isinstance(o, axh.LinearOp)]:
-                    self._quantize_linear(linear, store)
+                    self._quantize_linear(linear, store, packed)
                 self._set_hidden_type(fn, store)
         set_state(op, "axh-quantized")
         op.attributes["axc.weight_type"] = StringAttr(self.weight_type)
         op.attributes["axc.hidden_type"] = StringAttr(self.hidden_type)
         op.attributes["axc.group_size"] = IntegerAttr(self.group_size, i64)
+        op.attributes["axc.quant_method"] = StringAttr(self.method)
 
     # -- weights ---------------------------------------------------------------------------
 
-    def _quantize_linear(self, linear: axh.LinearOp, store: WeightStore | None) -> None:
+    def _quantize_linear(
+        self, linear: axh.LinearOp, store: WeightStore | None, packed: dict | None
+    ) -> None:
         weight_op = linear.weight.owner
         if linear.weight_is_quantized or not isinstance(weight_op, axh.WeightOp):
             return
         name = weight_op.weight_name.data
         n, k = linear.weight.type.get_shape()  # type: ignore[attr-defined]
         rewriter = Rewriter()
+        if store is not None and packed is not None and _is_packed(store, name):
+            self._read_packed(linear, store, packed, name, n, k)
+            if not weight_op.result.uses:  # its float weight does not exist in the checkpoint
+                rewriter.erase_op(weight_op)
+            return
         if self.weight_type in _FLOAT_TYPES:
             if self.weight_type == "fp32":
                 return
@@ -127,14 +166,41 @@ class QuantizePass(ModulePass):
         new_linear = axh.LinearOp(linear.input, new_w, bias, new_s)
         rewriter.replace_op(linear, new_linear)
         if store is not None:
+            if self.method == "gptq" and hessian_of(store, name) is None:
+                raise OpError(linear, f"quantize: method gptq needs a calibration Hessian for "
+                              f"{name} (axc.quant.calibrate + attach_calibration)")
             self._register_quantized(store, name, tag, group)
+
+    def _read_packed(self, linear: axh.LinearOp, store: WeightStore, qcfg: dict, name: str,
+                     n: int, k: int) -> None:
+        """Keep a GPTQ/AWQ checkpoint's own integers, scales and zeros (see module doc)."""
+        prefix = name.removesuffix(".weight")
+        reader = store._reader  # noqa: SLF001 - packed words must be read raw, not as float
+        values, scales, zeros, bits = read_packed_linear(reader, prefix, qcfg, n, k)
+        tag = str(qcfg["quant_method"]).lower()
+        groups = scales.shape[1]
+        ints = IntegerType(bits)
+        new_w = axh.WeightOp(f"{name}#{tag}", TensorType(ints, (n, k)))
+        new_s = axh.WeightOp(f"{name}#{tag}.scale", TensorType(Float16Type(), (n, groups)))
+        ops: list[Operation] = [new_w, new_s]
+        new_z = None
+        if zeros is not None:
+            new_z = axh.WeightOp(f"{name}#{tag}.zero", TensorType(ints, (n, groups)))
+            ops.append(new_z)
+            store.put(new_z.weight_name.data, zeros)
+        store.put(new_w.weight_name.data, values)
+        store.put(new_s.weight_name.data, scales)
+        rewriter = Rewriter()
+        rewriter.insert_op(ops, InsertPoint.before(linear))
+        rewriter.replace_op(linear, axh.LinearOp(linear.input, new_w, linear.bias, new_s, new_z))
 
     def _register_quantized(self, store: WeightStore, name: str, tag: str, group: int) -> None:
         cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
         def both() -> tuple[np.ndarray, np.ndarray]:
             if "q" not in cache:
-                cache["q"] = quantize_symmetric(store.get(name), self.weight_type, group)
+                cache["q"] = quantize_weight(store.get(name), self.weight_type, group,
+                                             self.method, hessian_of(store, name))
             return cache["q"]
 
         store.put_lazy(f"{name}#{tag}", lambda: both()[0])

@@ -36,6 +36,7 @@ from axc.dialects.axnpu import (
     RmsNormOp,
     RopeOp,
     SoftmaxOp,
+    TopKOp,
     TransposeOp,
     View,
 )
@@ -216,7 +217,7 @@ def test_eu_kinds():
         DmaLoadOp: "sdma", DmaStoreOp: "sdma", DmaCopyOp: "sdma", MatmulOp: "conv",
         EltwiseOp: "teng", RmsNormOp: "teng", LayerNormOp: "teng", RopeOp: "teng",
         SoftmaxOp: "teng", ReduceOp: "teng", TransposeOp: "teng", GatherOp: "teng",
-        BarrierOp: None,
+        TopKOp: "teng", BarrierOp: None,
     }
     instructions = {op for op in AXNPU.operations if issubclass(op, InstructionOp)}
     assert instructions == set(kinds)

@@ -3,8 +3,20 @@
 Timing mode (`axc.sim.timing`): replay a scheduled axnpu group against a chip file (EU
 occupancy, DDR bandwidth shared by the SDMA units) and report cycles per group, with an
 optional Chrome/Perfetto trace of the EU timeline.
+
+Functional mode (`axc.sim.functional`): execute a group's instruction stream bit-for-bit on a
+model of DDR and OCM (`run_group`, `run_program`; `FunctionalSimulator` keeps the compiled
+groups and the dequantised-weight cache of one program).
 """
 
+from axc.sim.functional import (
+    CompiledGroup,
+    FunctionalSimulator,
+    SimulationError,
+    run_group,
+    run_program,
+    simulator_for,
+)
 from axc.sim.timing import (
     EUStats,
     InstructionTiming,
@@ -17,12 +29,18 @@ from axc.sim.timing import (
 )
 
 __all__ = [
+    "CompiledGroup",
     "EUStats",
+    "FunctionalSimulator",
     "InstructionTiming",
     "ScheduleError",
+    "SimulationError",
     "TimingResult",
     "check_schedule",
+    "run_group",
+    "run_program",
     "simulate_program",
     "simulate_timing",
+    "simulator_for",
     "write_trace",
 ]

@@ -759,7 +759,7 @@ axnpu.program @p chip "AX650" ocm_bytes 65536 ddr_bytes 65536 cores 3 conv_per_c
   axnpu.group @g index 0 {
     axnpu.buffer @in : #axnpu.view<ddr, 0, [1024], bf16> {kind = "input"}
     // expected-error @+1 {{'a' has dtype i32; expected one of bf16, f16, f32}}
-    axnpu.eltwise neg <ocm, 0, [4, 64], i32> -> <ocm, 4096, [4, 64], i32>
+    axnpu.eltwise exp <ocm, 0, [4, 64], i32> -> <ocm, 4096, [4, 64], i32>
   }
 }
 
@@ -1014,5 +1014,36 @@ axnpu.program @p chip "AX650" ocm_bytes 65536 ddr_bytes 65536 cores 3 conv_per_c
     axnpu.buffer @o : #axnpu.view<ddr, 4096, [4, 64], bf16> {kind = "output"}
     // expected-error @+1 {{'out' must be in ocm, got ddr}}
     axnpu.gather <ddr, 0, [8, 64], bf16> indices <ocm, 0, [4], u32> -> <ddr, 4096, [4, 64], bf16>
+  }
+}
+
+// -----
+
+// select takes cond, then and else
+axnpu.program @p chip "AX650" ocm_bytes 65536 ddr_bytes 65536 cores 3 conv_per_core 2 teng_per_core 1 sdma_per_core 1 {
+  axnpu.group @g index 0 {
+    // expected-error @+1 {{'select' takes three inputs (cond, then, else)}}
+    axnpu.eltwise select <vocm, 64, [1, 8], s8>, <vocm, 128, [1], bf16> -> <vocm, 256, [1, 8], bf16>
+  }
+}
+
+// -----
+
+// integer operands only for the kinds that define them
+axnpu.program @p chip "AX650" ocm_bytes 65536 ddr_bytes 65536 cores 3 conv_per_core 2 teng_per_core 1 sdma_per_core 1 {
+  axnpu.group @g index 0 {
+    // expected-error @+1 {{'a' has dtype s8; expected one of bf16, f16, f32}}
+    axnpu.eltwise swiglu <vocm, 0, [1, 8], s8>, <vocm, 0, [1, 8], s8> -> <vocm, 64, [1, 8], f32>
+  }
+}
+
+// -----
+
+// vocm is on-chip: a load may not go to ddr, nor a store come from ddr
+axnpu.program @p chip "AX650" ocm_bytes 65536 ddr_bytes 65536 cores 3 conv_per_core 2 teng_per_core 1 sdma_per_core 1 {
+  axnpu.group @g index 0 {
+    axnpu.buffer @in : #axnpu.view<ddr, 0, [16], f32> {kind = "input"}
+    // expected-error @+1 {{moves ocm -> ddr, got ddr -> ddr}}
+    axnpu.dma_store <ddr, 0, 16> -> <ddr, 0, 16>
   }
 }

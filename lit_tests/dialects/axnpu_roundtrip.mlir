@@ -202,4 +202,46 @@ axnpu.program @tiny chip "AX630C" ocm_bytes 65536 ddr_bytes 4096 cores 1 conv_pe
   axnpu.group @unused index 1 {}
 // CHECK-NEXT: }
 }
+
+// The virtual on-chip space `vocm` (unbounded, before axnpu-insert-ddr-swap allocates it into
+// ocm), and the generic element-wise kinds: comparisons, select (cond, then, else), erf, trunc.
+// CHECK-LABEL: axnpu.program @virtual
+// CHECK:      axnpu.dma_load <ddr, 0, 64> -> <vocm, 1099511627776, 64>
+// CHECK-NEXT: axnpu.eltwise cmp_ge <vocm, 0, [1, 8], i32> scalar 4.000000e+00 -> <vocm, 64, [1, 8], s8>
+// CHECK-NEXT: axnpu.eltwise select <vocm, 64, [1, 8], s8>, <vocm, 128, [1], bf16> else <vocm, 192, [1, 8], bf16> -> <vocm, 256, [1, 8], bf16>
+// CHECK-NEXT: axnpu.eltwise sub <vocm, 0, [1, 8], i32>, <vocm, 0, [1, 8], i32> -> <vocm, 320, [1, 8], i32>
+// CHECK-NEXT: axnpu.eltwise erf <vocm, 256, [1, 8], bf16> -> <vocm, 384, [1, 8], f32>
+// CHECK-NEXT: axnpu.eltwise trunc <vocm, 384, [1, 8], f32> -> <vocm, 448, [1, 8], f32>
+// CHECK-NEXT: axnpu.dma_copy <vocm, 256, 16> -> <ocm, 0, 16>
+// CHECK-NEXT: axnpu.dma_store <vocm, 256, 16> -> <ddr, 64, 16>
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+axnpu.program @virtual chip "AX650" ocm_bytes 65536 ddr_bytes 65536 cores 3 conv_per_core 2 teng_per_core 1 sdma_per_core 1 {
+  axnpu.group @g index 0 {
+    axnpu.buffer @in : #axnpu.view<ddr, 0, [16], f32> {kind = "input"}
+    axnpu.buffer @out : #axnpu.view<ddr, 64, [8], bf16> {kind = "output"}
+    axnpu.dma_load <ddr, 0, 64> -> <vocm, 1099511627776, 64>
+    axnpu.eltwise cmp_ge <vocm, 0, [1, 8], i32> scalar 4.0 -> <vocm, 64, [1, 8], s8>
+    axnpu.eltwise select <vocm, 64, [1, 8], s8>, <vocm, 128, [1], bf16> else <vocm, 192, [1, 8], bf16> -> <vocm, 256, [1, 8], bf16>
+    axnpu.eltwise sub <vocm, 0, [1, 8], i32>, <vocm, 0, [1, 8], i32> -> <vocm, 320, [1, 8], i32>
+    axnpu.eltwise erf <vocm, 256, [1, 8], bf16> -> <vocm, 384, [1, 8], f32>
+    axnpu.eltwise trunc <vocm, 384, [1, 8], f32> -> <vocm, 448, [1, 8], f32>
+    axnpu.dma_copy <vocm, 256, 16> -> <ocm, 0, 16>
+    axnpu.dma_store <vocm, 256, 16> -> <ddr, 64, 16>
+  }
+}
+
+// Top-k of each row (post-topk): values descending and their column indices. A rope whose
+// cos/sin stay f32 (`tables "f32"`) instead of rounding to the output's dtype.
+// CHECK-LABEL: axnpu.program @topk
+// CHECK: axnpu.topk <ocm, 0, [1, 128], bf16> k 4 -> <ocm, 256, [1, 4], bf16>, <ocm, 320, [1, 4], i32>
+// CHECK-NEXT: axnpu.rope half <ocm, 1024, [1, 64], bf16> positions <ocm, 2048, [1], u32> inv_freq <ocm, 2112, [16], f32> head_dim 32 tables "f32" -> <ocm, 3072, [1, 64], bf16>
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+axnpu.program @topk chip "AX650" ocm_bytes 65536 ddr_bytes 65536 cores 3 conv_per_core 2 teng_per_core 1 sdma_per_core 1 {
+  axnpu.group @post index 0 {
+    axnpu.topk <ocm, 0, [1, 128], bf16> k 4 -> <ocm, 256, [1, 4], bf16>, <ocm, 320, [1, 4], i32>
+    axnpu.rope half <ocm, 1024, [1, 64], bf16> positions <ocm, 2048, [1], u32> inv_freq <ocm, 2112, [16], f32> head_dim 32 tables "f32" -> <ocm, 3072, [1, 64], bf16>
+  }
+}
 // CHECK-NEXT: }

@@ -1,0 +1,412 @@
+"""axnpu-tile ("tiling op"): split every instruction into tiles that fit the chip's OCM.
+
+Postcondition (state `axnpu`, still in `vocm`): every instruction's working set (the bytes of
+all its operands) is at most `budget` = `ocm_bytes * ocm-fraction` (default a third, so a
+tile, the next tile's loads and the live activations fit together: double buffering), except
+single rows that cannot be split. In detail:
+- a matmul whose weight (and scale, zero, bias) a `dma_load` from a weight buffer brought
+  into vocm for it alone becomes, per weight tile `[tn, tk]` (n-major, k-minor): the DMAs of
+  that tile into a fresh vocm range, then one matmul per M tile. The weight tile depends only
+  on the weight's shape, dtypes and the chip (never on M), so every group of a program tiles a
+  weight alike and `axnpu-build-ops` can store it tile-contiguous once for all groups. When
+  even 16 rows of K do not fit, K is split too: the tiles accumulate into an f32 vocm
+  accumulator (`accumulate`), then one eltwise cast per N tile writes the result.
+  Large weights get at least `cores * conv_per_core` N tiles so the CONV units share them;
+- other matmuls (activation x activation) split along N and M when too big;
+- TENG ops (eltwise, norms, rope, softmax) split by rows, into at least `cores` row blocks
+  when they are large, so the TENG units of all cores can share them;
+- DMAs split into row blocks (or byte chunks) of at most `budget` bytes;
+- `ddr_bytes` leaves room after the group's buffers for every vocm temporary to spill once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
+from xdsl.passes import ModulePass
+
+from axc.diagnostics import OpError
+from axc.dialects import axnpu as npu
+from axc.lowering_layout import align
+from axc.state import require_state
+
+MIN_TN = 16
+"""Smallest N tile (rows of the weight) before K is split instead."""
+LARGE_TENG = 16384
+"""Elements from which a TENG op is spread over the cores."""
+MAX_TILES = 4096
+"""Tiles of one instruction beyond which the program would be unreasonable."""
+
+
+def _bits(v: npu.ViewAttr) -> int:
+    return npu.DTYPE_BITS[v.dtype.data]
+
+
+def _vbytes(v: npu.ViewAttr | None) -> int:
+    return 0 if v is None else v.numel * _bits(v) // 8
+
+
+def flat2d(v: npu.ViewAttr) -> npu.ViewAttr:
+    """The view as [rows, C] with its row stride (always expressible: views are 2-D)."""
+    shape = v.get_shape()
+    return npu.View(v.space, v.offset, (v.rows, shape[-1]), v.dtype, v.row_stride_bytes.data)
+
+
+def rows_of(v: npu.ViewAttr, r0: int, r1: int) -> npu.ViewAttr:
+    """Rows [r0, r1) of the [rows, C] form of v."""
+    shape = v.get_shape()
+    stride = v.row_stride_bytes.data
+    return npu.View(v.space, v.offset.data + r0 * stride, (r1 - r0, shape[-1]), v.dtype,
+                    stride)
+
+
+def cols_of(v: npu.ViewAttr, c0: int, c1: int) -> npu.ViewAttr:
+    """Columns [c0, c1) of a 2-D view."""
+    rows = v.get_shape()[0]
+    bits = _bits(v)
+    return npu.View(v.space, v.offset.data + c0 * bits // 8, (rows, c1 - c0), v.dtype,
+                    v.row_stride_bytes.data)
+
+
+def pow2_floor(n: int) -> int:
+    return 1 << (max(1, n).bit_length() - 1)
+
+
+def chunks(total: int, size: int) -> list[tuple[int, int]]:
+    size = max(1, size)
+    return [(a, min(a + size, total)) for a in range(0, total, size)]
+
+
+@dataclass(frozen=True)
+class WeightTiling:
+    """How one weight [N, K] is tiled (a function of shape, dtypes and chip only)."""
+
+    tn: int
+    tk: int
+
+
+def weight_tiling(n: int, k: int, w_bits: int, group: int, budget: int, units: int
+                  ) -> WeightTiling:
+    """Tiles of at most half the budget (the other half: x and out tiles)."""
+    half = budget // 2
+    per_row_k = k * w_bits // 8 + 8  # + scale/zero/bias per row
+    tk = k
+    if MIN_TN * per_row_k > half:
+        step = max(group, 64)
+        tk = max(step, (half // MIN_TN * 8 // w_bits) // step * step)
+        tk = min(tk, k)
+    per_row = tk * w_bits // 8 + 8
+    tn = max(1, half // per_row)
+    if tn >= MIN_TN:
+        tn = tn // MIN_TN * MIN_TN
+    if n >= units * MIN_TN:  # at least one tile per CONV unit
+        spread = -(-n // units)
+        tn = min(tn, -(-spread // MIN_TN) * MIN_TN)
+    return WeightTiling(min(tn, n), tk)
+
+
+class GroupTiler:
+    def __init__(self, group: npu.GroupOp, budget: int, units: int, cores: int):
+        self.group = group
+        self.budget = budget
+        self.units = units
+        self.cores = cores
+        self.out: list[Operation] = []
+        ends = [a.end for ins in group.instructions() for a in ins.reads() + ins.writes()
+                if a.space == "vocm"]
+        self.vocm_end = align(max(ends, default=0))
+        self.row_block = self._row_block(group.instructions())
+        self.weight_spans = [
+            (b.view.offset.data, b.view.access().end) for b in group.buffers()
+            if b.kind.data == "weight"
+        ]
+
+    def _row_block(self, instrs: list[npu.InstructionOp]) -> int:
+        """One row block (a power of two) for every row split of the group: tiles of all
+        instructions then touch the same row ranges of an activation, so each block is its
+        own temporary for axnpu-insert-ddr-swap instead of the whole activation."""
+        block = 1 << 30
+        for ins in instrs:
+            if isinstance(ins, npu.MatmulOp):
+                m, k, n = ins.mkn()
+                per_row = (k * _bits(ins.x) + min(n, 1024) * 32) // 8
+                rows = m
+            elif ins.eu_kind() == "teng" and ins.OUTPUTS:
+                views = [v for _, v in ins._views(ins.INPUTS + ins.OUTPUTS)]  # noqa: SLF001
+                rows = max(v.rows for v in views)
+                per_row = sum(_vbytes(v) for v in views if v.rows == rows) // max(1, rows)
+            else:
+                continue
+            if rows > 1 and per_row:
+                block = min(block, max(1, self.budget // per_row))
+        return pow2_floor(block)
+
+    def alloc(self, nbytes: int) -> int:
+        off = self.vocm_end
+        self.vocm_end = align(off + max(1, nbytes))
+        return off
+
+    def is_weight(self, region: npu.RegionAttr) -> bool:
+        return any(s <= region.offset.data and region.end <= e for s, e in self.weight_spans)
+
+    def run(self) -> list[Operation]:
+        instrs = self.group.instructions()
+        readers: dict[int, int] = {}
+        for ins in instrs:
+            for acc in ins.reads():
+                if acc.space == "vocm":
+                    readers[acc.offset] = readers.get(acc.offset, 0) + 1
+        # weight loads that feed exactly one matmul operand, by their vocm offset
+        feeding: dict[int, npu.DmaLoadOp] = {}
+        for ins in instrs:
+            if (isinstance(ins, npu.DmaLoadOp) and ins.dst.space.data == "vocm"
+                    and ins.rows is None and self.is_weight(ins.src)
+                    and readers.get(ins.dst.offset.data) == 1):
+                feeding[ins.dst.offset.data] = ins
+        absorbed: set[int] = set()
+        plans: dict[int, dict[str, npu.DmaLoadOp]] = {}
+        for ins in instrs:
+            if isinstance(ins, npu.MatmulOp) and ins.w.space.data == "vocm":
+                loads = {}
+                for name in ("w", "scale", "zero", "bias"):
+                    v = ins.properties.get(name)
+                    if isinstance(v, npu.ViewAttr):
+                        load = feeding.get(v.offset.data)
+                        if load is not None and load.dst.size_bytes.data == _vbytes(v) \
+                                and v.is_contiguous:
+                            loads[name] = load
+                if "w" in loads and not ins.w_kn and not ins.accumulate:
+                    plans[id(ins)] = loads
+                    absorbed.update(id(ld) for ld in loads.values())
+        for ins in instrs:
+            ins.detach()
+        for ins in instrs:
+            if id(ins) in absorbed:
+                ins.erase(safe_erase=False)
+                continue
+            if isinstance(ins, npu.MatmulOp) and id(ins) in plans:
+                self.weight_matmul(ins, plans[id(ins)])
+            elif isinstance(ins, npu.MatmulOp):
+                self.act_matmul(ins)
+            elif isinstance(ins, npu.DmaLoadOp | npu.DmaStoreOp | npu.DmaCopyOp):
+                self.dma(ins)
+            elif ins.eu_kind() == "teng":
+                self.teng(ins)
+            else:
+                self.out.append(ins)
+        return self.out
+
+    # -- matmul ------------------------------------------------------------------------------
+
+    def weight_matmul(self, mm: npu.MatmulOp, loads: dict[str, npu.DmaLoadOp]) -> None:
+        m, k, n = mm.mkn()
+        w_bits = _bits(mm.w)
+        gs = mm.group_size.value.data if mm.group_size is not None else k
+        wt = weight_tiling(n, k, w_bits, gs if mm.group_size is not None else 64,
+                           self.budget, self.units)
+        tn, tk = wt.tn, wt.tk
+        if mm.group_size is not None and tk % gs:
+            tk = k  # a K tile must hold whole scale groups
+        split_k = tk < k
+        x = mm.x
+        out_dtype = mm.out.dtype.data
+        acc = mm.out
+        if split_k and out_dtype != "f32":
+            acc = npu.View("vocm", self.alloc(m * n * 4), (m, n), "f32")
+        xb = _bits(x) // 8
+        per_m = tk * xb + tn * 4
+        tm = max(1, min(m, (self.budget // 2) // per_m))
+        if tm < m:
+            tm = min(pow2_floor(tm), self.row_block)
+        if -(-n // tn) * -(-k // tk) * -(-m // tm) > MAX_TILES:
+            raise OpError(mm, f"axnpu-tile: {m}x{k}x{n} matmul needs too many tiles")
+        srcs = {name: ld.src for name, ld in loads.items()}
+
+        def load_rows(name: str, view: npu.ViewAttr, n0: int, n1: int, c0: int, c1: int
+                      ) -> npu.ViewAttr:
+            """DMA rows [n0, n1) x cols [c0, c1) of a weight operand into a fresh tile."""
+            bits = _bits(view)
+            cols = view.get_shape()[-1]
+            row_bytes = cols * bits // 8
+            tile_row = (c1 - c0) * bits // 8
+            dst = self.alloc((n1 - n0) * tile_row)
+            base = srcs[name].offset.data + n0 * row_bytes + c0 * bits // 8
+            if (c1 - c0) == cols or n1 - n0 == 1:
+                size = (n1 - n0) * tile_row
+                self.out.append(npu.DmaLoadOp(npu.Region("ddr", base, size),
+                                              npu.Region("vocm", dst, size)))
+            else:
+                span = (n1 - n0 - 1) * row_bytes + tile_row
+                self.out.append(npu.DmaLoadOp(
+                    npu.Region("ddr", base, span), npu.Region("vocm", dst, (n1 - n0) * tile_row),
+                    rows=n1 - n0, row_bytes=tile_row, src_stride_bytes=row_bytes,
+                    dst_stride_bytes=tile_row))
+            shape = (n1 - n0, c1 - c0) if len(view.get_shape()) == 2 else (c1 - c0,)
+            return npu.View("vocm", dst, shape, view.dtype)
+
+        for n0, n1 in chunks(n, tn):
+            for kt, (k0, k1) in enumerate(chunks(k, tk)):
+                w = load_rows("w", mm.w, n0, n1, k0, k1) if "w" in loads else None
+                g0, g1 = (k0 // gs, k1 // gs) if mm.group_size is not None else (0, 1)
+                if kt == 0 or mm.group_size is not None:  # per-channel: load once per N tile
+                    extra = {}
+                    for name in ("scale", "zero"):
+                        v = mm.properties.get(name)
+                        if isinstance(v, npu.ViewAttr):
+                            extra[name] = (load_rows(name, v, n0, n1, g0, g1) if name in loads
+                                           else rows_of(v, n0, n1))
+                bias = None
+                if mm.bias is not None and kt == 0:
+                    bv = flat2d(mm.bias)
+                    if "bias" in loads:
+                        bias = load_rows("bias", npu.View("vocm", 0, (1, n), bv.dtype), 0, 1,
+                                         n0, n1)
+                    else:
+                        bias = cols_of(bv, n0, n1)
+                    bias = npu.View("vocm", bias.offset, (n1 - n0,), bias.dtype)
+                assert w is not None
+                group_size = gs if mm.group_size is not None and (g1 - g0) > 1 else None
+                if mm.group_size is not None and (g1 - g0) == 1:
+                    group_size = None
+                for m0, m1 in chunks(m, tm):
+                    xt = cols_of(rows_of(x, m0, m1), k0, k1)
+                    ot = cols_of(rows_of(acc, m0, m1), n0, n1)
+                    self.out.append(npu.MatmulOp(
+                        xt, w, ot, scale=extra.get("scale"), zero=extra.get("zero"),
+                        group_size=group_size, bias=bias, accumulate=kt > 0))
+            if acc is not mm.out:
+                for m0, m1 in chunks(m, tm):
+                    self.out.append(npu.EltwiseOp(
+                        "cast", cols_of(rows_of(acc, m0, m1), n0, n1),
+                        cols_of(rows_of(mm.out, m0, m1), n0, n1)))
+
+    def act_matmul(self, mm: npu.MatmulOp) -> None:
+        m, k, n = mm.mkn()
+        total = _vbytes(mm.x) + _vbytes(mm.w) + _vbytes(mm.out)
+        if total <= self.budget:
+            self.out.append(mm)
+            return
+        wbytes_per_n = k * _bits(mm.w) // 8
+        tn = max(1, min(n, (self.budget // 2) // max(1, wbytes_per_n)))
+        per_m = k * _bits(mm.x) // 8 + tn * _bits(mm.out) // 8
+        tm = max(1, min(m, (self.budget // 2) // per_m))
+        if tm < m:
+            tm = min(pow2_floor(tm), self.row_block)
+        for n0, n1 in chunks(n, tn):
+            w = cols_of(mm.w, n0, n1) if mm.w_kn else rows_of(mm.w, n0, n1)
+            for m0, m1 in chunks(m, tm):
+                self.out.append(npu.MatmulOp(
+                    rows_of(mm.x, m0, m1), w, cols_of(rows_of(mm.out, m0, m1), n0, n1),
+                    w_kn=mm.w_kn is not None))
+
+    # -- DMA ---------------------------------------------------------------------------------
+
+    def dma(self, op: npu.DmaLoadOp | npu.DmaStoreOp | npu.DmaCopyOp) -> None:
+        rows, row_bytes, ss, ds = op.pattern()
+        cls = type(op)
+        total = rows * row_bytes
+        if total <= self.budget:
+            self.out.append(op)
+            return
+        if rows == 1:
+            for a, b in chunks(row_bytes, max(64, self.budget // 64 * 64)):
+                self.out.append(cls(npu.Region(op.src.space, op.src.offset.data + a, b - a),
+                                    npu.Region(op.dst.space, op.dst.offset.data + a, b - a)))
+            return
+        per = max(1, self.budget // row_bytes)
+        for a, b in chunks(rows, per):
+            r = b - a
+            self.out.append(cls(
+                npu.Region(op.src.space, op.src.offset.data + a * ss, (r - 1) * ss + row_bytes),
+                npu.Region(op.dst.space, op.dst.offset.data + a * ds, (r - 1) * ds + row_bytes),
+                rows=r, row_bytes=row_bytes, src_stride_bytes=ss, dst_stride_bytes=ds))
+
+    # -- TENG --------------------------------------------------------------------------------
+
+    def teng(self, op: npu.InstructionOp) -> None:
+        outs = [v for _, v in op._views(op.OUTPUTS)]  # noqa: SLF001
+        ins = [(n, v) for n, v in op._views(op.INPUTS)]  # noqa: SLF001
+        total = sum(_vbytes(v) for v in outs) + sum(_vbytes(v) for _, v in ins)
+        out = outs[0] if outs else None
+        elements = out.numel if out is not None else 0
+        want = 1
+        if total > self.budget:
+            want = -(-total // self.budget)
+        if elements >= LARGE_TENG:
+            want = max(want, self.cores)
+        splittable = isinstance(op, npu.EltwiseOp | npu.RmsNormOp | npu.LayerNormOp
+                                | npu.RopeOp | npu.SoftmaxOp)
+        if want <= 1 or out is None or not splittable:
+            self.out.append(op)
+            return
+        rows = out.rows
+        if isinstance(op, npu.SoftmaxOp | npu.RopeOp | npu.RmsNormOp | npu.LayerNormOp):
+            rows = op.x.rows
+        plan = self._row_plan(op, rows)
+        if plan is None or rows < 2:
+            self.out.append(op)
+            return
+        per = min(pow2_floor(-(-rows // min(want, rows))), self.row_block)
+        for r0, r1 in chunks(rows, per):
+            props = dict(op.properties)
+            for name, how in plan.items():
+                v = op.properties[name]
+                assert isinstance(v, npu.ViewAttr)
+                if how == "rows":
+                    props[name] = rows_of(v, r0, r1)
+                elif how == "keep" and isinstance(op, npu.EltwiseOp | npu.SoftmaxOp):
+                    # a broadcast row: drop its leading unit dims, the tiles are 2-D
+                    props[name] = npu.View(v.space, v.offset, (1, v.get_shape()[-1]), v.dtype)
+                elif how == "elems":
+                    props[name] = npu.View(v.space, v.offset.data + r0 * _bits(v) // 8,
+                                           (r1 - r0,), v.dtype)
+            self.out.append(type(op).create(properties=props, attributes=dict(op.attributes)))
+
+    def _row_plan(self, op: npu.InstructionOp, rows: int) -> dict[str, str] | None:
+        """How each operand follows a row split ("rows", "elems", "keep"), or None."""
+        plan: dict[str, str] = {}
+        per_channel = {"weight", "bias", "inv_freq"}
+        for name in (*op.INPUTS, *op.OUTPUTS):
+            v = op.properties.get(name)
+            if not isinstance(v, npu.ViewAttr):
+                continue
+            if isinstance(op, npu.RopeOp) and name == "positions":
+                plan[name] = "elems"
+            elif name in per_channel and not isinstance(op, npu.EltwiseOp):
+                plan[name] = "keep"
+            elif v.rows == rows:
+                plan[name] = "rows"
+            elif v.rows == 1 and isinstance(op, npu.EltwiseOp | npu.SoftmaxOp):
+                plan[name] = "keep"
+            else:
+                return None
+        return plan
+
+
+@dataclass(frozen=True)
+class AxnpuTilePass(ModulePass):
+    """Split instructions into OCM-sized tiles (see the module docstring)."""
+
+    name = "axnpu-tile"
+
+    ocm_fraction: float = 1 / 3
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        require_state(op, self.name, "axnpu")
+        for program in op.body.block.ops:
+            if not isinstance(program, npu.ProgramOp):
+                continue
+            budget = int(program.ocm_bytes.value.data * self.ocm_fraction)
+            units = program.cores.value.data * program.conv_per_core.value.data
+            ddr_need = program.ddr_bytes.value.data
+            for group in program.groups():
+                tiler = GroupTiler(group, budget, units, program.cores.value.data)
+                group.body.block.add_ops(tiler.run())
+                io_end = max((b.view.access().end for b in group.buffers()), default=0)
+                ddr_need = max(ddr_need, io_end + tiler.vocm_end)
+            # room for axnpu-insert-ddr-swap to spill every temporary once
+            program.ddr_bytes = npu._i64(align(ddr_need, 1 << 20))  # noqa: SLF001
+
