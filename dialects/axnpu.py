@@ -650,6 +650,17 @@ class _BodyOp(IRDLOperation, ABC):
         if len(self.regions) == 1 and not self.regions[0].blocks:
             self.regions[0].add_block(Block())
 
+    def clone(self, *args, **kwargs):  # type: ignore[override]
+        """xDSL clones the regions into the copy after `__post_init__` gave it an empty block;
+        drop that block so the copy has exactly one, like the original."""
+        new = super().clone(*args, **kwargs)
+        for op in new.walk():
+            for region in op.regions if isinstance(op, _BodyOp) else ():
+                for block in [b for b in region.blocks if b.first_op is None]:
+                    if len(region.blocks) > 1:
+                        region.detach_block(block).erase()
+        return new
+
 
 @irdl_op_definition
 class ProgramOp(_BodyOp):

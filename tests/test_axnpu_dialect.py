@@ -356,3 +356,21 @@ def test_doc_describes_every_op_and_attribute():
 def test_every_op_and_attribute_has_a_docstring():
     for definition in itertools.chain(AXNPU.operations, AXNPU.attributes):
         assert definition.__doc__ and definition.__doc__.strip(), definition.name
+
+
+def test_program_clone_keeps_one_block():
+    """Regression: cloning a program gave its body two blocks (an empty one from
+    __post_init__ plus the cloned one), so groups() failed on the copy."""
+    from pathlib import Path
+
+    from axc.frontend.pipeline import make_context
+    from axc.tools.axc_opt import parse_module
+
+    text = (Path(__file__).resolve().parent.parent
+            / "lit_tests/dialects/axnpu_roundtrip.mlir").read_text()
+    module = parse_module(make_context(), text, "roundtrip.mlir")
+    program = next(op for op in module.walk() if op.name == "axnpu.program")
+    copy = program.clone()
+    assert len(copy.regions[0].blocks) == 1
+    assert [g.sym_name.data for g in copy.groups()] == [g.sym_name.data for g in program.groups()]
+    copy.verify()

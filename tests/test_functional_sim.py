@@ -912,3 +912,32 @@ def test_real_qwen_decode_layer_lazy_eager_shuffled_and_interpreter():
     ref = run_function(next(iter(reference.ops)), inputs, store.get, hidden_type="bf16")
     for name, r in zip(traced.output_names, ref, strict=True):
         assert _cosine(base[name], r) >= 0.99999, name
+
+
+def test_rope_f32_tables_keep_cos_sin_unrounded():
+    """`tables "f32"` (what the lowering emits, as the interpreter keeps rope tables f32):
+    cos/sin are not rounded to the bf16 output type; only the result is."""
+    rng = _rng(21)
+    tokens, heads, hd = 2, 2, 8
+    x = rng.standard_normal((tokens, heads * hd)).astype(np.float32)
+    pos = np.array([3, 1000], dtype=np.uint32)
+    inv = (1.0 / 10000 ** (np.arange(0, hd, 2) / hd)).astype(np.float32)
+    p = Prog()
+    xv = p.input("x", x, "bf16")
+    pv = p.input("indices", pos, "u32")
+    fv = p.weight("inv_freq", inv, [hd // 2], "f32")
+    o32, o16 = p.alloc(x.shape, "bf16"), p.alloc(x.shape, "bf16")
+    p.add(RopeOp(xv, pv, fv, o32, head_dim=hd, style="half", table_dtype="f32"))
+    p.add(RopeOp(xv, pv, fv, o16, head_dim=hd, style="half"))
+    p.output("f32_tables", o32)
+    p.output("bf16_tables", o16)
+    got = p.run()
+    xe = _exact(x, "bf16").reshape(tokens, heads, hd)
+    ang = pos.astype(np.float32)[:, None] * inv[None, :]
+    c, s = np.cos(ang)[:, None], np.sin(ang)[:, None]
+    i = np.arange(hd // 2)
+    out = xe.copy()
+    out[..., i] = xe[..., i] * c - xe[..., i + hd // 2] * s
+    out[..., i + hd // 2] = xe[..., i + hd // 2] * c + xe[..., i] * s
+    assert np.array_equal(got["f32_tables"], round_bf16(out.reshape(tokens, -1)))
+    assert not np.array_equal(got["f32_tables"], got["bf16_tables"])

@@ -732,7 +732,7 @@ class CompiledGroup:
         positions = self._view(op.positions, f"{what} positions")
         inv_freq = self._in(op.inv_freq, f"{what} inv_freq")
         write = self._out(op.out, f"{what} out")
-        out_type = op.out.dtype.data
+        table_type = op.get_table_dtype()  # cos/sin precision: `tables`, else the output's
         tokens, width = op.x.get_shape()
         head_dim = op.head_dim.value.data
         half = op.inv_freq.numel
@@ -743,10 +743,10 @@ class CompiledGroup:
         else:
             first, second = 2 * i, 2 * i + 1
 
-        def to_out(v: np.ndarray) -> np.ndarray:
-            if out_type == "bf16":
+        def to_table(v: np.ndarray) -> np.ndarray:
+            if table_type == "bf16":
                 return _bf16_to_f32(bf16_bits(v))
-            if out_type == "f16":
+            if table_type == "f16":
                 return _round_f16(v).astype(np.float32)
             return v
 
@@ -756,7 +756,7 @@ class CompiledGroup:
             cos, sin = np.cos(angle), np.sin(angle)
             if scaling is not None:
                 cos, sin = cos * scaling, sin * scaling
-            c, s = to_out(cos)[:, None, :], to_out(sin)[:, None, :]
+            c, s = to_table(cos)[:, None, :], to_table(sin)[:, None, :]
             xj, xk = xv[..., first], xv[..., second]
             out = xv.copy()
             out[..., first] = xj * c - xk * s
