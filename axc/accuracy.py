@@ -308,7 +308,7 @@ def evaluate(model_dir, options: AccuracyOptions, progress=None,
 
     reader = CheckpointReader(model_dir)
     store = WeightStore(reader)
-    if o.weight_type == "s4" and o.quant_method in ("auto", "gptq"):
+    if o.weight_type == "s4" and o.quant_method in ("gptq", "clip"):
         t = time.perf_counter()
         say("calibration")
         calib_ids = np.asarray(tokenizer(data_text(CALIB_TEXT))["input_ids"])[:o.calib_tokens]

@@ -12,9 +12,10 @@ Postcondition (state `axh-quantized`):
 - the module records `axc.weight_type`, `axc.hidden_type`, `axc.group_size` and
   `axc.quant_method`.
 
-`method` (rtn | clip | gptq | auto) picks the algorithm of `axc.quant`; `auto` uses GPTQ when
-the store carries calibration Hessians (`<weight>#calib.hessian`), the activation-free clip
-search otherwise (s4), plain RTN for s8. Without a store only the IR changes.
+`method` (rtn | clip | gptq | auto) picks the algorithm of `axc.quant` (`auto` = rtn, the best
+measured; gptq reads calibration Hessians `<weight>#calib.hessian` from the store, clip uses
+their diagonal as feature importance when present).
+Without a store only the IR changes.
 
 GPTQ/AWQ checkpoints: when the store's checkpoint has `<prefix>.qweight` (and `.scales`,
 `.qzeros`, optionally `.g_idx`) instead of `<prefix>.weight`, the linear reads its own

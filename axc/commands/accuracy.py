@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-t", "--hidden_type", default="bf16", choices=HIDDEN_TYPES)
     parser.add_argument("--group_size", type=int, default=128, help="s4 group size")
     parser.add_argument("--quant_method", default="auto", choices=QUANT_METHODS,
-                        help="auto: gptq for s4 (calibrated on axc/data/calib.txt), rtn for s8")
+                        help="auto = rtn (best measured); gptq and clip calibrate on "
+                        "axc/data/calib.txt first")
     parser.add_argument("--post_weight_type", default="bf16", choices=("bf16", "s8", "fp32"))
     parser.add_argument("--tokens", type=int, default=1024,
                         help="tokens of the evaluation text (a multiple of --chunk)")
