@@ -310,8 +310,10 @@ def _make_room(sw: _Swapper, ocm: _Ocm, need: list[Temp], pos: int, op: Instruct
     """Make every temporary of `need` resident for instruction `pos`."""
     total = sum(_align(t.size) for t in need)
     if total > ocm.limit - ocm.low:
-        raise OpError(op, f"needs {total} bytes of on-chip memory at once, more than the "
-                          f"{ocm.limit - ocm.low} bytes of ocm available; tile it smaller")
+        temps = ", ".join(f"[{t.start}, {t.end})" for t in need)
+        raise OpError(op, f"{op.name} in group {sw.group.sym_name.data!r} needs {total} bytes "
+                          f"of on-chip memory at once, more than the {ocm.limit - ocm.low} "
+                          f"bytes of ocm available (vocm temporaries {temps}); tile it smaller")
     needed = {t.index for t in need}
     missing = sorted((t for t in need if t.base is None), key=lambda t: (-t.size, t.index))
     for t in missing:

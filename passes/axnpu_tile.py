@@ -12,10 +12,13 @@ single rows that cannot be split. In detail:
   even 16 rows of K do not fit, K is split too: the tiles accumulate into an f32 vocm
   accumulator (`accumulate`), then one eltwise cast per N tile writes the result.
   Large weights get at least `cores * conv_per_core` N tiles so the CONV units share them;
-- other matmuls (activation x activation) split along N and M when too big;
+- other matmuls (activation x activation) split along N and M when too big, and along K
+  (f32 accumulator, then a cast) when a `w_kn` operand's K rows span too much;
 - TENG ops (eltwise, norms, rope, softmax) split by rows, into at least `cores` row blocks
   when they are large, so the TENG units of all cores can share them;
-- DMAs split into row blocks (or byte chunks) of at most `budget` bytes;
+- DMAs split into row blocks (or byte chunks) whose on-chip extent (strides included) is at
+  most `budget` bytes, so a row scattered into every head of a per-head block does not make
+  all heads one temporary;
 - `ddr_bytes` leaves room after the group's buffers for every vocm temporary to spill once.
 """
 
@@ -286,21 +289,45 @@ class GroupTiler:
     def act_matmul(self, mm: npu.MatmulOp) -> None:
         m, k, n = mm.mkn()
         total = _vbytes(mm.x) + _vbytes(mm.w) + _vbytes(mm.out)
-        if total <= self.budget:
+        # a `w_kn` operand ([K, N], e.g. the per-head V block of P x V) spans all its K rows
+        # whatever its N tile: when that span takes the working set over the budget, K is
+        # split too (f32 accumulator, then one cast per tile, as for weight matmuls)
+        tk = k
+        w_stride = mm.w.row_stride_bytes.data
+        if (mm.w_kn is not None and not mm.accumulate and k > 1 and mm.bias is None
+                and mm.scale is None
+                and _vbytes(mm.x) + _vbytes(mm.out) + k * w_stride > self.budget):
+            tk = max(1, (self.budget // 2) // max(1, w_stride))
+        if total <= self.budget and tk == k:
             self.out.append(mm)
             return
-        wbytes_per_n = k * _bits(mm.w) // 8
+        wbytes_per_n = tk * _bits(mm.w) // 8
         tn = max(1, min(n, (self.budget // 2) // max(1, wbytes_per_n)))
-        per_m = k * _bits(mm.x) // 8 + tn * _bits(mm.out) // 8
+        per_m = tk * _bits(mm.x) // 8 + tn * (32 if tk < k else _bits(mm.out)) // 8
         tm = max(1, min(m, (self.budget // 2) // per_m))
         if tm < m:
             tm = min(pow2_floor(tm), self.row_block)
+        acc = mm.out
+        if tk < k and mm.out.dtype.data != "f32":
+            acc = npu.View("vocm", self.alloc(m * n * 4), (m, n), "f32")
         for n0, n1 in chunks(n, tn):
-            w = cols_of(mm.w, n0, n1) if mm.w_kn else rows_of(mm.w, n0, n1)
-            for m0, m1 in chunks(m, tm):
-                self.out.append(npu.MatmulOp(
-                    rows_of(mm.x, m0, m1), w, cols_of(rows_of(mm.out, m0, m1), n0, n1),
-                    w_kn=mm.w_kn is not None))
+            for kt, (k0, k1) in enumerate(chunks(k, tk)):
+                if mm.w_kn:
+                    w = cols_of(rows_of(mm.w, k0, k1), n0, n1)
+                else:
+                    w = rows_of(mm.w, n0, n1)
+                for m0, m1 in chunks(m, tm):
+                    x = rows_of(mm.x, m0, m1)
+                    if tk < k:
+                        x = cols_of(x, k0, k1)
+                    self.out.append(npu.MatmulOp(
+                        x, w, cols_of(rows_of(acc, m0, m1), n0, n1),
+                        w_kn=mm.w_kn is not None, accumulate=kt > 0))
+            if acc is not mm.out:
+                for m0, m1 in chunks(m, tm):
+                    self.out.append(npu.EltwiseOp(
+                        "cast", cols_of(rows_of(acc, m0, m1), n0, n1),
+                        cols_of(rows_of(mm.out, m0, m1), n0, n1)))
 
     # -- DMA ---------------------------------------------------------------------------------
 
@@ -308,15 +335,26 @@ class GroupTiler:
         rows, row_bytes, ss, ds = op.pattern()
         cls = type(op)
         total = rows * row_bytes
-        if total <= self.budget:
+        # the on-chip side's extent (what axnpu-insert-ddr-swap makes resident), not only its
+        # bytes: a copy of one row into each head of a per-head [heads, T, D] block (the new
+        # token of the decode KV cache) touches every head and would make all heads one
+        # temporary, larger than the OCM for big models
+        strides = [s for s, r in ((ss, op.src), (ds, op.dst)) if r.space.data != "ddr"]
+        span = (rows - 1) * max(strides, default=0) + row_bytes
+        if total <= self.budget and span <= self.budget:
             self.out.append(op)
             return
-        if rows == 1:
-            for a, b in chunks(row_bytes, max(64, self.budget // 64 * 64)):
-                self.out.append(cls(npu.Region(op.src.space, op.src.offset.data + a, b - a),
-                                    npu.Region(op.dst.space, op.dst.offset.data + a, b - a)))
+        if rows == 1 or row_bytes > self.budget:
+            piece = max(64, self.budget // 64 * 64)
+            for r in range(rows):
+                for a, b in chunks(row_bytes, piece):
+                    self.out.append(cls(
+                        npu.Region(op.src.space, op.src.offset.data + r * ss + a, b - a),
+                        npu.Region(op.dst.space, op.dst.offset.data + r * ds + a, b - a)))
             return
         per = max(1, self.budget // row_bytes)
+        if strides and max(strides) > 0:
+            per = min(per, max(1, (self.budget - row_bytes) // max(strides) + 1))
         for a, b in chunks(rows, per):
             r = b - a
             self.out.append(cls(

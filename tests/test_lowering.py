@@ -402,6 +402,39 @@ def test_tiny_ocm_splits_k_and_stays_exact(arch):
             assert _cos(got[name], want) > 0.9999, name  # K split: other fp32 sum order
 
 
+@pytest.mark.parametrize("arch", ["qwen2", "gemma3_text"])
+def test_small_ocm_whole_backend_matches_reference(arch):
+    """The whole backend (tile, build-ops, DDR swap, deps, onepass) at 1 KiB of OCM, where
+    the tile budget (341 bytes) is smaller than a single row of several instructions and the
+    decode KV cache of all heads (2 x [17, 16] bf16 = 1088 bytes) is larger than the OCM: the
+    new-token row copied into every head is split per head (each head its own temporary, as
+    a llama3-8b / MiniCPM decode needs at 2 MiB), and P x V splits K. Same results."""
+    config = tiny_config(arch)
+    module = tiny_module(arch)
+    funcs = [f.clone() for f in module.body.block.ops if isinstance(f, func.FuncOp)]
+    weights = random_weights(module, config)
+    run_pipeline(module, 'convert-axh-to-axnpu{chip="AX650"}')
+    program = next(iter(module.body.block.ops))
+    assert isinstance(program, npu.ProgramOp)
+    program.ocm_bytes = npu._i64(1024)  # noqa: SLF001
+    program = lower(module, f"1 KiB OCM {arch}",
+                    ("axnpu-tile", "axnpu-build-ops", "axnpu-insert-ddr-swap",
+                     "axnpu-calc-deps", "axnpu-assign-eu{strategy=onepass}"))
+    decode = program.group("decode")
+    assert any(isinstance(i, npu.MatmulOp) and i.w_kn is not None and i.accumulate
+               for i in decode.instructions())
+    for g in program.groups():
+        for ins in g.instructions():
+            assert all(a.space != "vocm" and (a.space != "ocm" or a.end <= 1024)
+                       for a in ins.reads() + ins.writes()), ins
+    for fn in funcs:
+        inputs = random_inputs(fn)
+        ref = run_function(fn, inputs, weights, "bf16")
+        got = execute(program, program.group(fn.sym_name.data), inputs, weights)
+        for name, want in zip(("output", "K_cache_out", "V_cache_out"), ref, strict=True):
+            assert _cos(got[name], want) > 0.9999, (fn.sym_name.data, name)  # K splits
+
+
 @pytest.mark.parametrize("chip", ["AX650", "tiny-ocm"])
 def test_s4_groups_lower_exactly(chip):
     """w4a16 with 32-wide scale groups: s4 tiles (two per byte), grouped scales, K splits."""

@@ -269,7 +269,11 @@ def simulate_timing(group_op: GroupOp, chip: Chip) -> TimingResult:
             else:
                 finished.append(pos)
         for pos, left in list(streaming.items()):
-            if left <= _EPS * max(1.0, costs[pos].ddr_transfer_bytes):
+            # also done when its remaining time is below the resolution of `now` (late in a
+            # long group, e.g. a Llama-3-8B prefill at 2e8 cycles): otherwise now + dt == now
+            # and the loop never advances
+            if (left <= _EPS * max(1.0, costs[pos].ddr_transfer_bytes)
+                    or (share > 0 and now + left / share <= now)):
                 del streaming[pos]
                 finished.append(pos)
         for pos in sorted(finished):
