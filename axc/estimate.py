@@ -60,13 +60,6 @@ class EstimateReport:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
 
-def _load_config(path: Path):
-    from axc.frontend.config import LLMConfig
-
-    folder = path.parent if path.name == "config.json" else path
-    return LLMConfig.from_pretrained_dir(folder)
-
-
 def _weight_bytes(program) -> int:
     """Weight bytes of a program; groups share their weights (same buffer in every group)."""
     sizes = {b.sym_name.data: b.view.rows * b.view.row_bytes for g in program.groups()
@@ -84,7 +77,9 @@ def estimate(input_path: str | Path, options: EstimateOptions) -> EstimateReport
     if options.prefill_len > options.kv_cache_len:
         raise AxcError(f"--prefill_len {options.prefill_len} exceeds --kv_cache_len "
                        f"{options.kv_cache_len}: the prefill must fit in the KV cache")
-    llm = _load_config(Path(input_path))
+    from axc.frontend.config import LLMConfig
+
+    llm = LLMConfig.from_pretrained_dir(input_path)
     chip = load_chip(options.chip, options.npu_mode)
     config = llm.hf
     kinds = [llm.layer_kinds()[i] for i in range(llm.num_hidden_layers)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from xdsl.utils.arg_spec import ArgSpec, parse_pipeline
+from xdsl.utils.arg_spec import parse_pipeline
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,6 @@ NAMED_PIPELINES: dict[str, NamedPipeline] = {
 }
 
 
-def _spec_text(spec: ArgSpec) -> str:
-    return str(spec)
-
-
 def expand_pipeline(text: str, _depth: int = 0) -> str:
     """Replace every named pipeline in `text` by its passes (recursively)."""
     if _depth > 8:
@@ -101,7 +97,7 @@ def expand_pipeline(text: str, _depth: int = 0) -> str:
     for spec in parse_pipeline(text):
         named = NAMED_PIPELINES.get(spec.name)
         if named is None:
-            parts.append(_spec_text(spec))
+            parts.append(str(spec))
         else:
             expanded = named.expand(dict(spec.parameters))
             if expanded:

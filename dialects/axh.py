@@ -18,6 +18,7 @@ Conventions shared by all ops:
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -307,94 +308,17 @@ def _check_positive(what: str, value: float) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-class ReshapeCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
-    """Fold reshape chains and reshapes to the same type."""
+def _canonicalized_by(*pattern_names: str) -> HasCanonicalizationPatternsTrait:
+    """The canonicalization trait of an op: the named patterns of
+    `axc.passes.canonicalize_axh`, imported on first use (that module imports this one)."""
 
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from axc.passes.canonicalize_axh import FoldIdentityReshape, FoldReshapeOfReshape
+    class Patterns(HasCanonicalizationPatternsTrait):
+        @classmethod
+        def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
+            module = importlib.import_module("axc.passes.canonicalize_axh")
+            return tuple(getattr(module, name)() for name in pattern_names)
 
-        return (FoldIdentityReshape(), FoldReshapeOfReshape())
-
-
-class TransposeCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
-    """Compose transpose chains; drop identity transposes."""
-
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from axc.passes.canonicalize_axh import FoldIdentityTranspose, FoldTransposeOfTranspose
-
-        return (FoldIdentityTranspose(), FoldTransposeOfTranspose())
-
-
-class SliceCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
-    """Drop slices that keep every element."""
-
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from axc.passes.canonicalize_axh import FoldFullSlice
-
-        return (FoldFullSlice(),)
-
-
-class CastCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
-    """Drop casts to the same type."""
-
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from axc.passes.canonicalize_axh import FoldIdentityCast
-
-        return (FoldIdentityCast(),)
-
-
-class BroadcastCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
-    """Drop broadcasts to the same type."""
-
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from axc.passes.canonicalize_axh import FoldIdentityBroadcast
-
-        return (FoldIdentityBroadcast(),)
-
-
-class AddCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
-    """Fold x + 0."""
-
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from axc.passes.canonicalize_axh import FoldAddZero
-
-        return (FoldAddZero(),)
-
-
-class SubCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
-    """Fold x - 0."""
-
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from axc.passes.canonicalize_axh import FoldSubZero
-
-        return (FoldSubZero(),)
-
-
-class MulCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
-    """Fold x * 1."""
-
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from axc.passes.canonicalize_axh import FoldMulOne
-
-        return (FoldMulOne(),)
-
-
-class DivCanonicalizationPatterns(HasCanonicalizationPatternsTrait):
-    """Fold x / 1."""
-
-    @classmethod
-    def get_canonicalization_patterns(cls) -> tuple[RewritePattern, ...]:
-        from axc.passes.canonicalize_axh import FoldDivOne
-
-        return (FoldDivOne(),)
+    return Patterns()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1109,7 +1033,7 @@ class AddOp(_BroadcastOp):
 
     name = "axh.add"
 
-    traits = traits_def(Pure(), AddCanonicalizationPatterns())
+    traits = traits_def(Pure(), _canonicalized_by("FoldAddZero"))
 
 
 @irdl_op_definition
@@ -1118,7 +1042,7 @@ class SubOp(_BroadcastOp):
 
     name = "axh.sub"
 
-    traits = traits_def(Pure(), SubCanonicalizationPatterns())
+    traits = traits_def(Pure(), _canonicalized_by("FoldSubZero"))
 
 
 @irdl_op_definition
@@ -1127,7 +1051,7 @@ class MulOp(_BroadcastOp):
 
     name = "axh.mul"
 
-    traits = traits_def(Pure(), MulCanonicalizationPatterns())
+    traits = traits_def(Pure(), _canonicalized_by("FoldMulOne"))
 
 
 @irdl_op_definition
@@ -1137,7 +1061,7 @@ class DivOp(_BroadcastOp):
 
     name = "axh.div"
 
-    traits = traits_def(Pure(), DivCanonicalizationPatterns())
+    traits = traits_def(Pure(), _canonicalized_by("FoldDivOne"))
 
 
 @irdl_op_definition
@@ -1257,7 +1181,7 @@ class CastOp(IRDLOperation):
     input = operand_def(AnyTensor)
     result = result_def(AnyTensor)
 
-    traits = traits_def(Pure(), CastCanonicalizationPatterns())
+    traits = traits_def(Pure(), _canonicalized_by("FoldIdentityCast"))
 
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
@@ -1419,7 +1343,7 @@ class ReshapeOp(IRDLOperation):
     input = operand_def(AnyTensor)
     result = result_def(AnyTensor)
 
-    traits = traits_def(Pure(), ReshapeCanonicalizationPatterns())
+    traits = traits_def(Pure(), _canonicalized_by("FoldIdentityReshape", "FoldReshapeOfReshape"))
 
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
@@ -1449,7 +1373,9 @@ class TransposeOp(IRDLOperation):
     result = result_def(AnyTensor)
     permutation = prop_def(DenseArrayBase.constr(i64))
 
-    traits = traits_def(Pure(), TransposeCanonicalizationPatterns())
+    traits = traits_def(
+        Pure(), _canonicalized_by("FoldIdentityTranspose", "FoldTransposeOfTranspose")
+    )
     irdl_options = (ParsePropInAttrDict(),)
 
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
@@ -1494,7 +1420,7 @@ class SliceOp(IRDLOperation):
     end = prop_def(IntegerAttr[I64])
     step = prop_def(IntegerAttr[I64], default_value=IntegerAttr(1, i64))
 
-    traits = traits_def(Pure(), SliceCanonicalizationPatterns())
+    traits = traits_def(Pure(), _canonicalized_by("FoldFullSlice"))
     irdl_options = (ParsePropInAttrDict(),)
 
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
@@ -1597,7 +1523,7 @@ class BroadcastOp(IRDLOperation):
     input = operand_def(AnyTensor)
     result = result_def(AnyTensor)
 
-    traits = traits_def(Pure(), BroadcastCanonicalizationPatterns())
+    traits = traits_def(Pure(), _canonicalized_by("FoldIdentityBroadcast"))
 
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 

@@ -24,8 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from axc.frontend.config import LLMConfig
     from axc.frontend.pipeline import import_layer, import_post, shape_groups
 
-    path = Path(args.input_path)
-    llm = LLMConfig.from_pretrained_dir(path.parent if path.name == "config.json" else path)
+    llm = LLMConfig.from_pretrained_dir(args.input_path)
     print(llm.format_block(), file=sys.stderr)
     config = llm.hf
     if args.prefill_len > args.kv_cache_len:

@@ -77,9 +77,12 @@ class LLMConfig:
     def from_pretrained_dir(cls, path: str | Path) -> LLMConfig:
         """Read `config.json` of a model folder, or the metadata of a `.gguf` file.
 
-        A folder holding no config.json but exactly one .gguf is read as that GGUF file.
+        A folder holding no config.json but exactly one .gguf is read as that GGUF file; a path
+        to a config.json itself reads that file.
         """
         path = Path(path)
+        if path.name == "config.json":
+            path = path.parent
         gguf = gguf_file_of(path)
         if gguf is not None:
             return cls.from_gguf(gguf)
