@@ -19,10 +19,19 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "import": ("axc.commands.import_", "print the axh IR of one layer of a Hugging Face model"),
     "estimate": ("axc.commands.estimate", "predict TTFT, decode tokens/s and memory on a chip"),
     "accuracy": ("axc.commands.accuracy", "per-layer cosine, top-1 and perplexity vs float32"),
+    "llm_build": ("axc.commands.llm_build", "build a model folder of .axmodel files, as pulsar2 "
+                  "llm_build does"),
+    "info": ("axc.commands.info", "groups, inputs/outputs, instructions and timing of an "
+             ".axmodel"),
+    "sim": ("axc.commands.sim", "run one group of an .axmodel in the functional simulator"),
+    "run": ("axc.commands.run", "chat with a built model folder, as ax-llm does on a board"),
+    "tokenizer-server": ("axc.commands.tokenizer_server", "serve a tokenizer over HTTP with "
+                         "ax-llm's protocol"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only `command`'s module is imported (every other one just lists its help)."""
     from axc import __version__
 
     parser = argparse.ArgumentParser(
@@ -34,14 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
-        importlib.import_module(module).add_arguments(p)
+        if name == command:
+            importlib.import_module(module).add_arguments(p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from axc.errors import AxcError
 
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in SUBCOMMANDS else None)
     args = parser.parse_args(argv)
     if getattr(args, "_module", None) is None:
         parser.print_help()
