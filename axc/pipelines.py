@@ -43,19 +43,27 @@ def _backend_text(o: dict[str, object]) -> str:
             f"axnpu-insert-ddr-swap,axnpu-calc-deps,axnpu-assign-eu{{strategy={strategy}}}")
 
 
-def _llm_layer(o: dict[str, object]) -> str:
+def _llm_layer_quantize(o: dict[str, object]) -> str:
     # fuse-qkv / fuse-gate-up are not in the default pipeline yet: with today's tiling the
     # fused [T, 2 x intermediate] prefill activation is one temporary that the DDR-swap pass
     # spills (prefill 12.9 ms instead of 6.9 ms per Qwen 0.5B layer on AX650).
-    return f"{_quantize_text(o)},canonicalize,cse,dce,{_backend_text(o)}"
+    return f"{_quantize_text(o)},canonicalize,cse,dce"
 
 
-def _llm_post(o: dict[str, object]) -> str:
+def _llm_post_quantize(o: dict[str, object]) -> str:
     topk = int(_opt(o, "post-topk", 0) or 0)  # type: ignore[arg-type]
     text = _quantize_text(o, "post-weight-type")
     if topk:
         text += f",post-topk{{k={topk}}}"
-    return f"{text},canonicalize,cse,dce,{_backend_text(o)}"
+    return f"{text},canonicalize,cse,dce"
+
+
+def _llm_layer(o: dict[str, object]) -> str:
+    return f"{_llm_layer_quantize(o)},{_backend_text(o)}"
+
+
+def _llm_post(o: dict[str, object]) -> str:
+    return f"{_llm_post_quantize(o)},{_backend_text(o)}"
 
 
 NAMED_PIPELINES: dict[str, NamedPipeline] = {
@@ -72,6 +80,24 @@ NAMED_PIPELINES: dict[str, NamedPipeline] = {
             "attention, swiglu/geglu)",
             lambda o: "canonicalize,cse,fuse-linear,fuse-rms-norm,fuse-rope,fuse-attention,"
             "fuse-swiglu,canonicalize,cse,dce",
+        ),
+        NamedPipeline(
+            "llm-layer-quantize",
+            "the weight half of llm-layer: quantize (needs the layer's weight store) and "
+            "clean up; options weight-type, group-size, hidden-type",
+            _llm_layer_quantize,
+        ),
+        NamedPipeline(
+            "llm-post-quantize",
+            "the weight half of llm-post: quantize, post-topk, clean up; options "
+            "post-weight-type, post-topk, hidden-type",
+            _llm_post_quantize,
+        ),
+        NamedPipeline(
+            "llm-backend",
+            "quantized axh -> scheduled axnpu (pulsar2's build stages), independent of weight "
+            "values, so a compile cache can share it; options chip, npu-mode, strategy",
+            _backend_text,
         ),
         NamedPipeline(
             "llm-layer",

@@ -321,6 +321,7 @@ def read_raw(reader, name: str) -> np.ndarray:
     would corrupt packed int32 words)."""
     import torch
 
+    name = reader.resolve(name) if hasattr(reader, "resolve") else name  # a LayerReader
     file = Path(reader.file_of(name))
     if file.suffix == ".safetensors":
         from safetensors import safe_open

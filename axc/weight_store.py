@@ -30,7 +30,15 @@ class WeightStore:
         reader: object | None = None,
         arrays: Mapping[str, np.ndarray] | None = None,
         max_cached: int = 64,
+        prefix: str = "",
     ):
+        """`prefix` (e.g. ``model.layers.3.``) serves a layer imported with relative weight
+        names (`import_layer(relative_weights=True)`) through a `LayerReader`."""
+        if prefix and reader is not None:
+            from axc.frontend.weights import LayerReader
+
+            reader = LayerReader(reader, prefix)  # type: ignore[arg-type]
+        self.prefix = prefix
         self._reader = reader
         self._derived: dict[str, np.ndarray] = dict(arrays or {})
         self._cache: dict[str, np.ndarray] = {}

@@ -56,13 +56,25 @@ def run_pipeline(module: ModuleOp, pipeline: str, ctx: Context | None = None) ->
 
 def import_layer(
     model_or_config, layer_idx: int, groups: list[ShapeGroup], raise_ops: bool = True,
-    device: str = "meta",
+    device: str = "meta", relative_weights: bool = False,
+    buffers: dict | None = None,
 ) -> ModuleOp:
-    """One decoder layer as a module with a function per shape group."""
+    """One decoder layer as a module with a function per shape group.
+
+    With `relative_weights` the layer's own weights are named without their
+    `model.layers.{i}.` prefix: every layer of one kind then imports to the same IR (one
+    compile serves them all, see `axc.compile_cache`) and a `WeightStore(prefix=...)` per
+    layer resolves the names. `buffers`, if given, receives the non-persistent buffer
+    values (rotary `inv_freq`, ...) as numpy arrays: no checkpoint holds them, so a weight
+    store needs them as arrays."""
     config = model_or_config if isinstance(model_or_config, PretrainedConfig) else (
         model_or_config.config)
-    traced = [(trace_layer(model_or_config, layer_idx, g.seq_len, g.kv_len, device=device),
-               g.name, None) for g in groups]
+    traced = []
+    for g in groups:
+        t = trace_layer(model_or_config, layer_idx, g.seq_len, g.kv_len, device=device)
+        traced.append((t, g.name, t.relative_weights() if relative_weights else None))
+        if buffers is not None:
+            buffers.update({k: v.detach().cpu().numpy() for k, v in t.buffers.items()})
     module = import_module(traced, {"axc.layer_kind": layer_kind_key(config, layer_idx)})
     return run_pipeline(module, "axh-raise") if raise_ops else module
 

@@ -258,6 +258,20 @@ class TracedLayer:
     def node_count(self) -> int:
         return len(self.program.graph.nodes)
 
+    @property
+    def layer_weight_prefix(self) -> str:
+        """The state-dict prefix of this layer's own weights, e.g. ``model.layers.3.``."""
+        if self.layer_idx is None:
+            raise ValueError("only decoder-layer traces have a layer prefix")
+        return f"{self.layer_prefix}.{self.layer_idx}."
+
+    def relative_weights(self) -> dict[str, str]:
+        """Weight names without the layer prefix (``self_attn.q_proj.weight``), so every layer
+        of one kind imports to identical IR; a prefixed `WeightStore` resolves them."""
+        old = self.layer_weight_prefix
+        return {ph: name[len(old):] if name.startswith(old) else name
+                for ph, name in self.weights.items()}
+
     def weights_for_layer(self, layer_idx: int) -> dict[str, str]:
         """The weight names for another layer of the same kind, so one trace serves them all."""
         if self.layer_idx is None:

@@ -393,3 +393,41 @@ def _gguf_name_map(config: dict[str, Any]) -> tuple[dict[str, str], Any]:
             mapping[gguf_name + suffix] = hf_name
     processor = TENSOR_PROCESSORS.get(architecture, TensorProcessor)(config=config)
     return mapping, processor
+
+
+class LayerReader:
+    """A reader for one decoder layer whose IR names weights relative to the layer.
+
+    `import_layer(..., relative_weights=True)` names a layer's weights `self_attn.q_proj.weight`
+    (no `model.layers.{i}.`), so every layer of a kind has the same IR and one compile serves
+    them all; this view answers those names from the checkpoint by prefixing them. Names the
+    checkpoint holds as they are (shared tensors, e.g. a tied embedding) pass through.
+    """
+
+    def __init__(self, reader: CheckpointReader, prefix: str):
+        self.reader, self.prefix = reader, prefix
+        self.path = reader.path
+
+    def resolve(self, name: str) -> str:
+        return name if name in self.reader else self.prefix + name
+
+    def __contains__(self, name: str) -> bool:
+        return self.resolve(name) in self.reader
+
+    def names(self) -> list[str]:
+        return self.reader.names()
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self.reader.shape(self.resolve(name))
+
+    def dtype(self, name: str) -> str:
+        return self.reader.dtype(self.resolve(name))
+
+    def file_of(self, name: str) -> Path:
+        return self.reader.file_of(self.resolve(name))
+
+    def get(self, name: str, expected_shape: tuple[int, ...] | None = None) -> np.ndarray:
+        return self.reader.get(self.resolve(name), expected_shape)
+
+    def __getattr__(self, attr: str):  # anything else a reader offers (backend helpers)
+        return getattr(self.reader, attr)
