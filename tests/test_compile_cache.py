@@ -109,3 +109,21 @@ def test_damaged_disk_entry_is_a_miss(tiny_qwen, tmp_path):
     second = CompileCache(tmp_path)
     second.compile(module, backend)
     assert (second.hits, second.misses) == (0, 1)
+
+
+def test_gptq_checkpoint_layer_with_relative_names_keeps_its_integers(tmp_path):
+    """A prefixed store reads a packed checkpoint's raw words under the layer's real names."""
+    from test_quant import _make_packed_checkpoint
+
+    folder, ints, _ = _make_packed_checkpoint(tmp_path, "gptq")
+    buffers: dict = {}
+    module = import_layer(_config(folder), 1, GROUPS[:1], relative_weights=True,
+                          buffers=buffers)
+    store = WeightStore(CheckpointReader(folder), buffers, prefix="model.layers.1.")
+    with use_store(store):
+        run_pipeline(module, "llm-layer-quantize{weight-type=s8 hidden-type=bf16}")
+    assert '"self_attn.q_proj.weight#gptq"' in module_text(module)
+    for prefix, values in ints.items():
+        if prefix.startswith("model.layers.1."):
+            relative = prefix.removeprefix("model.layers.1.")
+            assert np.array_equal(store.get(f"{relative}.weight#gptq"), values)
