@@ -29,7 +29,7 @@ def progress_enabled() -> bool:
     return _ENABLED.get()
 
 
-class _Stage:
+class Stage:
     """A counter with `advance(n)`; a rich bar when enabled, nothing otherwise."""
 
     def __init__(self, progress: object | None, task: object | None) -> None:
@@ -41,10 +41,10 @@ class _Stage:
 
 
 @contextmanager
-def stage(name: str, total: int, enabled: bool | None = None) -> Iterator[_Stage]:
+def stage(name: str, total: int, enabled: bool | None = None) -> Iterator[Stage]:
     """A progress bar `name` over `total` steps, when progress is enabled."""
     if not (progress_enabled() if enabled is None else enabled):
-        yield _Stage(None, None)
+        yield Stage(None, None)
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -53,5 +53,5 @@ def stage(name: str, total: int, enabled: bool | None = None) -> Iterator[_Stage
                         TimeElapsedColumn(), console=Console(file=sys.stderr), transient=False)
     with progress:
         task = progress.add_task(name, total=max(total, 1))
-        yield _Stage(progress, task)
+        yield Stage(progress, task)
         progress.update(task, completed=max(total, 1))

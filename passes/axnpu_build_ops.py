@@ -27,6 +27,7 @@ from axc.cost import instruction_cycles
 from axc.dialects import axnpu as npu
 from axc.lowering_layout import DATA_ATTR, LAYOUT_ATTR, TILE_ATTR, tile_offset
 from axc.passes.convert_axh_to_axnpu import NPU_MODE_ATTR
+from axc.progress import stage
 from axc.state import get_chip, require_state
 
 
@@ -144,7 +145,10 @@ class AxnpuBuildOpsPass(ModulePass):
         for program in op.body.block.ops:
             if not isinstance(program, npu.ProgramOp):
                 continue
-            relayout_weights(program)
-            for group in program.groups():
-                for ins in group.instructions():
+            instrs = [ins for group in program.groups() for ins in group.instructions()]
+            with stage("build op", len(instrs) + 1) as bar:
+                relayout_weights(program)
+                bar.advance()
+                for ins in instrs:
                     ins.set_cycles(instruction_cycles(ins, chip))
+                    bar.advance()

@@ -34,6 +34,7 @@ from xdsl.passes import ModulePass
 from axc.diagnostics import OpError
 from axc.dialects import axnpu as npu
 from axc.lowering_layout import align
+from axc.progress import Stage, stage
 from axc.state import require_state
 
 MIN_TN = 16
@@ -155,7 +156,7 @@ class GroupTiler:
     def is_weight(self, region: npu.RegionAttr) -> bool:
         return any(s <= region.offset.data and region.end <= e for s, e in self.weight_spans)
 
-    def run(self) -> list[Operation]:
+    def run(self, bar: Stage | None = None) -> list[Operation]:
         instrs = self.group.instructions()
         readers: dict[int, int] = {}
         for ins in instrs:
@@ -187,6 +188,8 @@ class GroupTiler:
         for ins in instrs:
             ins.detach()
         for ins in instrs:
+            if bar is not None:
+                bar.advance()
             if id(ins) in absorbed:
                 ins.erase(safe_erase=False)
                 continue
@@ -440,11 +443,13 @@ class AxnpuTilePass(ModulePass):
             budget = int(program.ocm_bytes.value.data * self.ocm_fraction)
             units = program.cores.value.data * program.conv_per_core.value.data
             ddr_need = program.ddr_bytes.value.data
-            for group in program.groups():
-                tiler = GroupTiler(group, budget, units, program.cores.value.data)
-                group.body.block.add_ops(tiler.run())
-                io_end = max((b.view.access().end for b in group.buffers()), default=0)
-                ddr_need = max(ddr_need, io_end + tiler.vocm_end)
+            total = sum(len(g.instructions()) for g in program.groups())
+            with stage("tiling op", total) as bar:
+                for group in program.groups():
+                    tiler = GroupTiler(group, budget, units, program.cores.value.data)
+                    group.body.block.add_ops(tiler.run(bar))
+                    io_end = max((b.view.access().end for b in group.buffers()), default=0)
+                    ddr_need = max(ddr_need, io_end + tiler.vocm_end)
             # room for axnpu-insert-ddr-swap to spill every temporary once
             program.ddr_bytes = npu._i64(align(ddr_need, 1 << 20))  # noqa: SLF001
 

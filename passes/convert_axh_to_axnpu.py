@@ -54,6 +54,7 @@ from axc.lowering_layout import (
     nbytes,
     view_of,
 )
+from axc.progress import stage
 from axc.state import get_chip, require_state, set_state
 
 NPU_MODE_ATTR = "axc.npu_mode"
@@ -820,13 +821,15 @@ def lower_module(module: ModuleOp, chip: Chip) -> npu.ProgramOp:
     io_base = align(weights.end, 4096)
     groups = []
     ddr_end = io_base
-    for index, fn in enumerate(funcs):
-        lowering = GroupLowering(fn, weights, io_base)
-        group = lowering.run()
-        group.index = npu._i64(index)  # noqa: SLF001
-        groups.append(group)
-        # room for axnpu-insert-ddr-swap: at worst every temporary spills once
-        ddr_end = max(ddr_end, lowering.ddr_end + lowering.vocm_end)
+    with stage("lowering op", len(funcs)) as bar:
+        for index, fn in enumerate(funcs):
+            lowering = GroupLowering(fn, weights, io_base)
+            group = lowering.run()
+            group.index = npu._i64(index)  # noqa: SLF001
+            groups.append(group)
+            # room for axnpu-insert-ddr-swap: at worst every temporary spills once
+            ddr_end = max(ddr_end, lowering.ddr_end + lowering.vocm_end)
+            bar.advance()
     name = module.sym_name.data if module.sym_name is not None else "model"
     limits = chip.program_limits()
     return npu.ProgramOp(

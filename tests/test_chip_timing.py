@@ -4,10 +4,12 @@ schedules, the schedule checker, trace.json, and the calibration against BOARDS.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import math
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -333,6 +335,42 @@ def test_staggered_dmas_share_only_while_they_overlap():
     # together they still move the bytes no faster than the shared bandwidth allows
     assert result.makespan_cycles >= 2 * nbytes / AX650.ddr_bytes_per_cycle
     assert t2.start_cycles == pytest.approx(instruction_cycles(mm, AX650))
+
+
+def test_sub_ulp_dma_remainders_do_not_stall_a_long_group():
+    """Late in a long group (`now` ~ 4e8 cycles) the float remainder of a small shared DMA
+    can be above the byte tolerance yet below the resolution of `now`: the replay before
+    6dabd2b then computed t_next == now forever. Parameters are pinned (this exact case
+    stalled the old replay with them), so refitting the chip files does not move the test."""
+    chip = dataclasses.replace(AX650, dma_efficiency=0.573, ddr_latency_ns=150.0,
+                               dma_overhead_cycles=64, conv_overhead_cycles=64,
+                               matmul_act_rate=(("bf16", 0.222),), clock_mhz=1000.0)
+    big = MatmulOp(View("ocm", 0, [8192, 4096], "bf16"), View("ocm", 1 << 25, [4096, 4096], "s8"),
+                   View("ocm", 1 << 27, [8192, 4096], "bf16"), id=0, eu=EU("conv", 0, 0))
+    sizes = [64, 192, 320, 256, 256]
+    loads = [DmaLoadOp(Region("ddr", i << 16, s), Region("ocm", (1 << 28) + (i << 16), s),
+                       id=i + 1, deps=[0], eu=_sdma(i % 3)) for i, s in enumerate(sizes)]
+    group = GroupOp("g", 0, [BufferOp("w", View("ddr", 0, [1 << 24], "s8"), "input"), big,
+                             *loads])
+    ProgramOp("p", ddr_bytes=1 << 24, groups=[group],
+              **{**chip.program_limits(), "ocm_bytes": 1 << 30})
+
+    def stalled(*_args):
+        raise AssertionError("simulate_timing stalled on a sub-ulp DMA remainder")
+
+    previous = signal.signal(signal.SIGALRM, stalled)
+    signal.alarm(10)
+    try:
+        result = simulate_timing(group, chip)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    mm_end = result.instructions[0].end_cycles
+    assert mm_end > 4e8
+    # the three first DMAs share DDR, the two queued ones follow on their SDMA units
+    stream = sum(math.ceil(s / 64) * 64 for s in sizes) / chip.ddr_bytes_per_cycle
+    fixed = instruction_cost(loads[0], chip).fixed_cycles
+    assert mm_end + stream <= result.makespan_cycles <= mm_end + stream + 2 * fixed + 2
 
 
 def test_barrier_joins_without_time():

@@ -295,6 +295,31 @@ def test_pipeline_is_deterministic_and_shows_progress(capfd):
     assert texts[0] == texts[1]
 
 
+PULSAR2_STAGES = ("lowering op", "tiling op", "build op", "add ddr swap",
+                  "calc input dependencies", "calc output dependencies")
+
+
+def test_every_backend_pass_reports_its_pulsar2_stage(capfd):
+    """With show_progress(), the whole back end on a tiny Qwen2 layer draws one bar per
+    pulsar2 stage (and per EU strategy); without it, nothing reaches stderr."""
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from axc.frontend.pipeline import import_layer, run_pipeline, shape_groups
+    from tests.tiny_models import tiny_config
+
+    raised = import_layer(tiny_config("qwen2"), 0, shape_groups(8, 16))
+    for strategy in STRATEGIES:
+        module = raised.clone()
+        with show_progress():
+            run_pipeline(module, f"llm-layer{{strategy={strategy}}}")
+        err = capfd.readouterr().err
+        for name in (*PULSAR2_STAGES, f"assign eu {strategy}"):
+            assert name in err, (strategy, name, err[-2000:])
+        others = [s for s in STRATEGIES if s != strategy]
+        assert not any(f"assign eu {s}" in err for s in others)
+    run_pipeline(raised, "llm-layer")
+    assert capfd.readouterr().err == ""
+
+
 # -- the real lowering -----------------------------------------------------------------------
 
 
