@@ -9,12 +9,17 @@ It is xDSL's `xdsl-opt` with what an MLIR user expects on top:
   Python traceback;
 - `--verify-diagnostics` checks `// expected-error @+1 {{...}}` annotations the MLIR way:
   every expected error must be reported at its line and no other error may occur;
-- named pipelines (`axc.pipelines`) expand before the pipeline is parsed.
+- named pipelines (`axc.pipelines`) expand before the pipeline is parsed;
+- `-t axmodel -o FILE.axmodel` writes the (one) `axnpu.program` of the result as an axmodel
+  (docs/axmodel.md). Weight bytes come from the buffers' `data` attributes, or from
+  `--weights FILE.npz` (buffer name -> uint8 array); `--zero-weights` fills any other weight
+  buffer with zero bytes (for IR-only experiments), else a weight without bytes is an error.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import sys
 from collections.abc import Sequence
@@ -165,11 +170,55 @@ class AxcOptMain(xDSLOptMain):
         arg_parser.add_argument(
             "--list-pipelines", action="store_true", help="list the named pipelines and exit"
         )
+        arg_parser.add_argument(
+            "--weights", default=None, metavar="FILE.npz",
+            help="-t axmodel: weight bytes by buffer name (uint8 arrays)")
+        arg_parser.add_argument(
+            "--zero-weights", action="store_true",
+            help="-t axmodel: zero bytes for weight buffers with neither data nor --weights")
         help_action = next(a for a in arg_parser._actions if a.dest == "passes")
         help_action.help = (
             "pass pipeline, e.g. 'canonicalize,axh-fuse-qkv{...}'; named pipelines: "
             + ", ".join(NAMED_PIPELINES)
         )
+
+    def register_all_targets(self):
+        super().register_all_targets()
+        self.available_targets["axmodel"] = _axmodel_target
+
+    def _axmodel(self) -> bool:
+        return self.args.target == "axmodel"
+
+    def _write_axmodel(self, module: ModuleOp, name: str) -> Diagnostic | None:
+        """`-t axmodel`: write the module's program to `-o`; an error as a diagnostic."""
+        import numpy as np
+
+        from axc.axmodel import write_axmodel
+        from axc.dialects.axnpu import ProgramOp
+        from axc.errors import AxcError
+
+        programs = [op for op in module.walk() if isinstance(op, ProgramOp)]
+        if len(programs) != 1:
+            return Diagnostic(name, None, None, f"-t axmodel needs exactly one axnpu.program, "
+                              f"the result has {len(programs)}")
+        program = programs[0]
+        weights: dict[str, bytes] = {}
+        try:
+            if self.args.weights:
+                with np.load(self.args.weights, allow_pickle=False) as data:
+                    weights = {k: data[k].tobytes() for k in data.files}
+            if self.args.zero_weights:
+                for group in program.groups():
+                    for buf in group.buffers():
+                        if (buf.kind.data == "weight" and "data" not in buf.attributes
+                                and buf.sym_name.data not in weights):
+                            weights[buf.sym_name.data] = bytes(buf.view.access().nbytes)
+            write_axmodel(self.args.output_file, program, weights)
+        except AxcError as err:
+            return Diagnostic(name, None, None, str(err))
+        except (OSError, ValueError) as err:
+            return Diagnostic(name, None, None, f"cannot write the axmodel: {err}")
+        return None
 
     def setup_pipeline(self):
         def callback(prev: ModulePass | None, module: ModuleOp, _next: ModulePass | None):
@@ -207,7 +256,13 @@ class AxcOptMain(xDSLOptMain):
             print(f"axc-opt: error: cannot read {name}: {err.strerror}", file=sys.stderr)
             return 1
         chunks = self._split(data)
-        out: IO[str] = open(self.args.output_file, "w") if self.args.output_file else sys.stdout
+        if self._axmodel() and (not self.args.output_file or len(chunks) > 1):
+            print("axc-opt: error: -t axmodel writes one binary file: give -o FILE.axmodel "
+                  "(and no --split-input-file)", file=sys.stderr)
+            return 1
+        out: IO[str] = (io.StringIO() if self._axmodel()  # write_axmodel writes the file
+                        else open(self.args.output_file, "w") if self.args.output_file
+                        else sys.stdout)
         status = 0
         try:
             for i, (text, offset) in enumerate(chunks):
@@ -255,6 +310,9 @@ class AxcOptMain(xDSLOptMain):
         if diag := verify_located(module):
             diag.message = f"after the pipeline: {diag.message}"
             return None, diag
+        if self._axmodel():
+            diag = self._write_axmodel(module, name)
+            return ("", None) if diag is None else (None, diag)
         return self.output_resulting_program(module), None
 
     def _check_expectations(self, text: str, offset: int, diag: Diagnostic | None) -> int:
@@ -278,6 +336,11 @@ class AxcOptMain(xDSLOptMain):
                       f"produced{got}", file=sys.stderr)
                 status = 1
         return status
+
+
+def _axmodel_target(module: ModuleOp, out: IO[str]) -> None:
+    """Placeholder so `-t axmodel` is a known target; AxcOptMain writes the binary file."""
+    raise ValueError("the axmodel target writes a file: use axc-opt -t axmodel -o FILE")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -124,7 +124,10 @@ class InferenceSession:
         types = {t.name: t.dtype for t in group.inputs}
         for name, value in input_feed.items():
             feeds[name] = _feed(value, types.get(name))
-        got = self._sim.run(group.name, feeds, self.model.weights, self.shuffle_seed)
+        try:
+            got = self._sim.run(group.name, feeds, self.model.weights, self.shuffle_seed)
+        except AxcError as err:
+            raise AxcError(f"{self.path}: {err}") from err
         return [got[n] for n in names]
 
 
