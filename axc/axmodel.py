@@ -102,8 +102,8 @@ class AxModelError(AxcError):
 # kind     := 'i' i64 | 'f' f64 | 's' u32 string | 'b' u32 len bytes | 'l' u32 n (u32 attr)*
 #           | 'e' u32 string (str enum value) | 'n' i64 (int enum value)
 # op       := u16 opcode | u16 n_props (u32 key u32 attr)* | u16 n_attrs (u32 key u32 attr)*
-# All integers little-endian; keys are string indices, properties and attributes sorted by
-# key. Attributes are interned: each distinct attribute is stored once.
+# All integers little-endian; keys are string indices; properties and attributes in the op's
+# order. Attributes are interned: each distinct attribute is stored once.
 
 
 class _Encoder:
@@ -156,8 +156,8 @@ class _Encoder:
 
     def op(self, op: Operation, skip_attrs: Sequence[str] = ()) -> None:
         code = self.opnames.setdefault(op.name, len(self.opnames))
-        props = sorted(op.properties.items())
-        attrs = sorted((k, v) for k, v in op.attributes.items() if k not in skip_attrs)
+        props = list(op.properties.items())  # the op's own order: the IR prints the same
+        attrs = [(k, v) for k, v in op.attributes.items() if k not in skip_attrs]
         parts = [struct.pack("<HH", code, len(props))]
         for key, value in props:
             parts.append(struct.pack("<II", self.string(key), self.attr(value)))
