@@ -67,6 +67,8 @@ class BuildOptions:
     strategy: str = "onepass"
     max_new_tokens: int = 64
     """check level 2's token limit (base models may never emit EOS)."""
+    show_stages: bool = True
+    """show the back end's stage bars (tiling op, calc input dependencies, ...)."""
 
     def file_flags(self) -> dict:
         """The flags that change what is written (part of every fingerprint)."""
@@ -208,6 +210,13 @@ def write_json(path: Path, doc: dict) -> None:
 
 def stored_fingerprint(path: Path) -> str | None:
     """The build fingerprint recorded in an axmodel, or None (missing, damaged, foreign)."""
+    doc = stored_metadata(path)
+    return doc.get("fingerprint") if doc else None
+
+
+def stored_metadata(path: Path) -> dict | None:
+    """The `axc.metadata` document of an intact axmodel (checksum verified, program not
+    decoded), or None."""
     import onnx
 
     from axc.axmodel import verify_bytes
@@ -218,7 +227,7 @@ def stored_fingerprint(path: Path) -> str | None:
         model = onnx.ModelProto()
         model.ParseFromString(data)
         props = {p.key: p.value for p in model.metadata_props}
-        return json.loads(props["axc.metadata"]).get("fingerprint")
+        return json.loads(props["axc.metadata"])
     except Exception:  # anything unreadable is simply rebuilt
         return None
 
@@ -356,7 +365,8 @@ class _Builder:
     def build_post(self) -> tuple[bool, float, dict]:
         from axc.axmodel import write_axmodel
         from axc.chip import load_chip
-        from axc.frontend.pipeline import import_post, run_pipeline
+        from axc.frontend.importer import import_module
+        from axc.frontend.pipeline import run_pipeline
         from axc.frontend.trace import trace_post
         from axc.lowering_layout import pack_weights
         from axc.sim.timing import simulate_program
@@ -370,17 +380,18 @@ class _Builder:
         digest.update(b"post")
         _hash_arrays(digest, store, sorted(set(traced.weights.values())))
         fingerprint = digest.hexdigest()
-        if path.is_file() and stored_fingerprint(path) == fingerprint:
-            from axc.axmodel import read_axmodel
-
-            model = read_axmodel(path)
-            return True, time.perf_counter() - t0, {"post": model.predicted_ms(0) or 0.0}
-        module = import_post(self.llm.hf)
+        doc = stored_metadata(path) if path.is_file() else None
+        if doc and doc.get("fingerprint") == fingerprint:
+            timing = (doc["groups"][0].get("timing") or {}).get("time_ms") or 0.0
+            return True, time.perf_counter() - t0, {"post": timing}
+        module = import_module([(traced, "post", None)])
+        run_pipeline(module, "axh-raise")
         with use_store(store):
             run_pipeline(module, self.post_quantize_text)
         compiled = self.cache.compile(module, self.backend_text)
         program = next(iter(compiled.ops))
         weights = pack_weights(program, store)
+        del store  # the float lm_head (and its rounded copy) before serializing: peak memory
         meta = {"model_type": self.llm.model_type, "layer": "post", "fingerprint": fingerprint,
                 "build_flags": self.o.file_flags(), "axc_version": __version__}
         write_axmodel(path, program, weights, metadata=meta)
@@ -426,9 +437,12 @@ def build(options: BuildOptions, console=None) -> BuildResult:
         # schedule every kind once, on its first layer's quantized IR
         task = progress.add_task("scheduling llm layer kinds", total=len(kinds))
         t0 = time.perf_counter()
+        from axc.progress import show_progress
+
         for key in kinds:
             first = builder.layer_kinds.index(key)
-            program = builder.compile_layer(first, builder.layer_store(first))
+            with show_progress(options.show_stages):
+                program = builder.compile_layer(first, builder.layer_store(first))
             builder.predict_kind(builder.kinds[key], program)
             progress.advance(task)
         seconds["schedule"] = time.perf_counter() - t0

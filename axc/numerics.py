@@ -13,16 +13,28 @@ import numpy as np
 HIDDEN_TYPES = ("bf16", "fp16", "fp32")
 
 
+_BF16_CHUNK = 1 << 20
+
+
 def bf16_bits(x: np.ndarray) -> np.ndarray:
-    """fp32 -> bf16 bit patterns (uint16), round to nearest even; NaN stays NaN."""
+    """fp32 -> bf16 bit patterns (uint16), round to nearest even; NaN stays NaN.
+
+    Large arrays are converted in chunks of 1M values, so the temporaries stay a few MB
+    (an lm_head of 136M values would otherwise need several 545 MB uint32 copies)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
-    bits = x.view(np.uint32)
-    rounded = bits + (np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1)))
-    out = (rounded >> np.uint32(16)).astype(np.uint16)
-    nan = np.isnan(x)
-    if nan.any():
-        out[nan] = np.uint16(0x7FC0)
-    return out
+    flat = x.reshape(-1)
+    out = np.empty(flat.shape, dtype=np.uint16)
+    for start in range(0, flat.size, _BF16_CHUNK):
+        part = flat[start:start + _BF16_CHUNK]
+        bits = part.view(np.uint32)
+        rounded = bits + (np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1)))
+        chunk = out[start:start + _BF16_CHUNK]
+        np.right_shift(rounded, np.uint32(16), out=rounded)
+        chunk[...] = rounded
+        nan = np.isnan(part)
+        if nan.any():
+            chunk[nan] = np.uint16(0x7FC0)
+    return out.reshape(x.shape)
 
 
 def bf16_to_f32(bits: np.ndarray) -> np.ndarray:

@@ -158,6 +158,7 @@ class LLMEngine:
         self.position = 0
         self.pending: list[int] = []
         self.history: list[int] = []
+        self._last_result = None
         self._chip_ms = 0.0
 
     def embed(self, token_ids: Sequence[int]) -> np.ndarray:
@@ -248,9 +249,12 @@ class LLMEngine:
         (or the (indices, probabilities) pair of a post_topk build)."""
         ids = [*self.pending, *token_ids]
         if not ids:
-            raise AxcError("nothing to prefill: the prompt has no tokens")
+            if self._last_result is None:
+                raise AxcError("nothing to prefill: the prompt has no tokens")
+            return self._last_result  # continue from the logits already computed
         self.pending = []
-        return self._post(self._append(ids))
+        self._last_result = self._post(self._append(ids))
+        return self._last_result
 
     def step(self, token_id: int):
         """Decode one token (append it to the cache); return the next-token logits."""

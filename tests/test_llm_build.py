@@ -1,0 +1,193 @@
+"""`axc llm_build` on tiny random models: folder layout and config, byte-identical rebuilds,
+resume after an interrupted build, a changed flag rebuilding, errors before any work, and
+check level 1's cosines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.console import Console
+from tiny_models import make_tiny_model
+
+from axc.build import BuildOptions, build
+from axc.cli import main as axc_main
+
+QUIET = Console(file=open("/dev/null", "w"))  # noqa: SIM115 (kept for the module's life)
+FLAGS = dict(prefill_len=16, kv_cache_len=64, last_kv_cache_len=[16, 32], show_stages=False)
+
+
+@pytest.fixture(scope="module")
+def qwen(tmp_path_factory) -> Path:
+    return make_tiny_model("qwen2", tmp_path_factory.mktemp("qwen2") / "model")
+
+
+@pytest.fixture(scope="module")
+def built(qwen, tmp_path_factory):
+    """A w8a16 build (prefill 16, kv 64, extra prefill groups at 16 and 32)."""
+    out = tmp_path_factory.mktemp("built") / "out"
+    result = build(BuildOptions(input_path=str(qwen), output_path=str(out), **FLAGS), QUIET)
+    return out, result
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_folder_layout_and_config(qwen, built):
+    out, result = built
+    names = set(_files(out))
+    expected = {"qwen2_p16_l0_together.axmodel", "qwen2_p16_l1_together.axmodel",
+                "qwen2_post.axmodel", "model.embed_tokens.weight.bfloat16.bin", "config.json",
+                "post_config.json", "tokenizer.json", "tokenizer_config.json"}
+    assert expected <= names
+    assert not [n for n in names if n.endswith(".tmp")]
+    assert result.layers_built == 2 and result.kinds_compiled == 1  # one schedule, two layers
+    config = json.loads((out / "config.json").read_text())
+    assert config["template_filename_axmodel"] % 1 == "qwen2_p16_l1_together.axmodel"
+    assert config["axmodel_num"] == 2
+    assert config["filename_post_axmodel"] == "qwen2_post.axmodel"
+    assert (config["tokens_embed_num"], config["tokens_embed_size"]) == (128, 64)
+    assert (config["bos_token_id"], config["eos_token_id"]) == (1, [2])
+    assert (config["kv_cache_len"], config["prefill_len"]) == (64, 16)
+    assert [(g["index"], g["kv_len"]) for g in config["prefill_groups"]] == [
+        (1, 0), (2, 16), (3, 32)]
+    assert config["groups"][0] == {"index": 0, "name": "decode", "seq_len": 1, "kv_len": 64}
+    assert config["predicted_ms"]["post"] > 0 and config["predicted_ms"]["groups"]["0"] > 0
+    post = json.loads((out / "post_config.json").read_text())
+    assert set(post) == {"enable_temperature", "temperature", "enable_repetition_penalty",
+                         "repetition_penalty", "penalty_window", "enable_top_p_sampling",
+                         "top_p", "enable_top_k_sampling", "top_k"}
+    assert not any(v for k, v in post.items() if k.startswith("enable_"))  # greedy default
+    # the embedding file is the checkpoint's table in bf16 (round to nearest even)
+    from safetensors.numpy import load_file
+
+    from axc.numerics import bf16_bits
+
+    table = load_file(str(qwen / "model.safetensors"))["model.embed_tokens.weight"]
+    raw = np.fromfile(out / "model.embed_tokens.weight.bfloat16.bin", dtype="<u2")
+    assert np.array_equal(raw.reshape(128, 64), bf16_bits(table.astype(np.float32)))
+    # each layer axmodel carries its build fingerprint and groups in the runtime order
+    from axc.axmodel import read_axmodel
+
+    model = read_axmodel(out / "qwen2_p16_l1_together.axmodel")
+    assert model.metadata["layer"] == 1 and len(model.metadata["fingerprint"]) == 64
+    assert [g.name for g in model.groups] == ["decode", "prefill", "prefill_kv16",
+                                              "prefill_kv32"]
+
+
+def test_interrupted_build_resumes_and_is_byte_identical(qwen, built, tmp_path, monkeypatch):
+    reference, _ = built
+    out = tmp_path / "out"
+    import axc.build as build_module
+
+    original = build_module._Builder.build_layer
+
+    def dies_on_layer_1(self, i):
+        if i == 1:
+            raise KeyboardInterrupt  # the user pressed Ctrl+C while layer 1 was being built
+        return original(self, i)
+
+    monkeypatch.setattr(build_module._Builder, "build_layer", dies_on_layer_1)
+    with pytest.raises(KeyboardInterrupt):
+        build(BuildOptions(input_path=str(qwen), output_path=str(out), **FLAGS), QUIET)
+    monkeypatch.setattr(build_module._Builder, "build_layer", original)
+    left = {p.name for p in out.iterdir()}
+    assert "qwen2_p16_l0_together.axmodel" in left
+    assert "qwen2_p16_l1_together.axmodel" not in left
+    assert not [n for n in left if n.endswith(".tmp")]  # nothing half-written
+
+    resumed = build(BuildOptions(input_path=str(qwen), output_path=str(out), **FLAGS), QUIET)
+    assert (resumed.layers_skipped, resumed.layers_built) == (1, 1)
+    assert _files(out) == _files(reference)  # same inputs, same bytes
+
+    again = build(BuildOptions(input_path=str(qwen), output_path=str(out), **FLAGS), QUIET)
+    assert (again.layers_skipped, again.layers_built) == (2, 0)
+
+    changed = build(BuildOptions(input_path=str(qwen), output_path=str(out),
+                                 hidden_state_type="fp16", **FLAGS), QUIET)
+    assert (changed.layers_skipped, changed.layers_built) == (0, 2)
+    assert _files(out)["qwen2_p16_l0_together.axmodel"] != _files(reference)[
+        "qwen2_p16_l0_together.axmodel"]
+
+
+def test_parallel_build_equals_serial(qwen, built, tmp_path):
+    reference, _ = built
+    out = tmp_path / "out"
+    result = build(BuildOptions(input_path=str(qwen), output_path=str(out), parallel=2, **FLAGS),
+                   QUIET)
+    assert result.layers_built == 2
+    assert _files(out) == _files(reference)
+
+
+def _unsupported(tmp_path: Path) -> Path:
+    folder = tmp_path / "mamba"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "mamba"}))
+    return folder
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--input_path", "{missing}"], "no such file or folder"),
+    (["--input_path", "{mamba}"], "unsupported model_type 'mamba'"),
+    (["--input_path", "{qwen}", "--prefill_len", "128", "--kv_cache_len", "64"],
+     "--prefill_len 128 exceeds --kv_cache_len 64"),
+    (["--input_path", "{qwen}", "--prefill_len", "16", "--kv_cache_len", "64",
+      "--last_kv_cache_len", "16", "--last_kv_cache_len", "56"],
+     "--last_kv_cache_len 56 + --prefill_len 16 exceeds --kv_cache_len 64"),
+    (["--input_path", "{qwen}", "-w", "s4", "--group_size", "48"],
+     "--group_size 48 does not divide hidden_size 64"),
+    (["--input_path", "{qwen}", "--post_topk", "1000"], "--post_topk 1000 exceeds the vocabulary"),
+    (["--input_path", "{qwen}", "--npu_mode", "NPU9"], "NPU9"),
+])
+def test_errors_before_any_work(qwen, tmp_path, capsys, args, message):
+    paths = {"missing": str(tmp_path / "nope"), "mamba": str(_unsupported(tmp_path)),
+             "qwen": str(qwen)}
+    out = tmp_path / "out"
+    argv = ["llm_build", *(a.format(**paths) for a in args), "--output_path", str(out)]
+    assert axc_main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("axc: error: ") and message in err[0]
+    assert not out.exists()  # failed before any work
+
+
+def test_check_level_1_cosines(qwen, built):
+    from axc.checks import layer0_cosines
+
+    out, _ = built
+    cos = layer0_cosines(qwen, out)
+    assert set(cos) == {"decode", "prefill"}
+    for group in cos.values():
+        assert min(group.values()) > 0.999, cos
+
+
+def test_check_level_2_runs_the_whole_model(qwen, built, tmp_path):
+    """-c 2 through the CLI path: per-step candidates, a stop line and the text."""
+    from axc.checks import check_level_2
+
+    out, _ = built
+    log = tmp_path / "log.txt"
+    with open(log, "w") as handle:
+        console = Console(file=handle, width=200)
+        summary = check_level_2(BuildOptions(input_path=str(qwen), prompt="1+1="), out, console,
+                                max_new_tokens=5)
+    text = log.read_text()
+    assert summary["prompt_ids"] == [ord(c) - 32 + 4 for c in "1+1="]  # char-level tokenizer
+    assert "step 0: top-10 [" in text
+    assert summary["stop_reason"] in ("eos", "max_new_tokens")
+    assert ("hit eos" in text) == (summary["stop_reason"] == "eos")
+    assert len(summary["tokens"]) <= 5
+
+
+def test_decode_only_build_names_layers_as_ax_llm(qwen, tmp_path):
+    out = tmp_path / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    build(BuildOptions(input_path=str(qwen), output_path=str(out), prefill_len=0,
+                       kv_cache_len=32, show_stages=False), QUIET)
+    config = json.loads((out / "config.json").read_text())
+    assert config["template_filename_axmodel"] == "qwen2_l%d.axmodel"
+    assert config["prefill_groups"] == []
+    assert (out / "qwen2_l1.axmodel").is_file()
