@@ -3,12 +3,19 @@
     python bench/sim.py                  # synthetic Qwen2.5-0.5B decode layer (s8, kv 1023)
     python bench/sim.py --runs 20 --hidden 64 --intermediate 128 --heads 4 --kv-heads 2
     python bench/sim.py --model qwen2.5-coder-0.5b-instruct   # + a compiled real layer 0
+    python bench/sim.py --decode-step qwen2.5-coder-0.5b-instruct [--kv 1023] [--steps 5]
 
 The synthetic layer is what the lowering produces in structure (weight tiles double-buffered
 through OCM, per-tile s8 matmuls, GQA attention against the KV cache, rope, rms norms,
 swiglu), built directly with the dialect's constructors, so it runs whatever state the
 lowering is in; `--model` adds layer 0 of a pulled checkpoint compiled by the real pipeline
 (decode and prefill groups).
+
+`--decode-step` is the speed goal of issue 6: it builds the real model's 24 layer axmodels
+and its post model (w8a16, compiled once per layer kind, written and read back as files),
+then times one decode step through all layers and the post model in `InferenceSession`s
+(the simulator), side by side with transformers' float32 model doing the same step against a
+KV cache of the same length, and prints both tokens/s.
 """
 
 from __future__ import annotations
@@ -277,6 +284,132 @@ def lowered_layer(model: str, kv: int, prefill: int, weight_type: str = "s8"):
     return program, inputs, pack_weights(program, store)
 
 
+def build_axmodels(model: str, out_dir, kv: int, prefill: int, weight_type: str = "s8"):
+    """(layer paths, post path, llm): the model's layers and post model as axmodel files."""
+    from pathlib import Path
+
+    from axc.axmodel import write_axmodel
+    from axc.compile_cache import CompileCache
+    from axc.frontend.config import LLMConfig
+    from axc.frontend.pipeline import import_layer, import_post, run_pipeline, shape_groups
+    from axc.frontend.trace import trace_post
+    from axc.frontend.weights import CheckpointReader
+    from axc.lowering_layout import pack_weights
+    from axc.models import cached_model_dir
+    from axc.weight_store import WeightStore, use_store
+
+    folder = cached_model_dir(model)
+    if folder is None:
+        raise SystemExit(f"{model} is not pulled (axc models pull {model})")
+    llm = LLMConfig.from_pretrained_dir(folder)
+    reader = CheckpointReader(folder)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = CompileCache()
+    backend = 'llm-backend{chip="AX650" strategy=onepass}'
+    quant = f"llm-layer-quantize{{weight-type={weight_type} hidden-type=bf16}}"
+    bases: dict = {}
+    paths = []
+    for i in range(llm.num_hidden_layers):
+        key = str(llm.layer_kinds()[i])
+        if key not in bases:
+            buffers: dict = {}
+            bases[key] = (import_layer(llm.hf, i, shape_groups(prefill, kv),
+                                       relative_weights=True, buffers=buffers), buffers)
+        base, buffers = bases[key]
+        store = WeightStore(reader, buffers, prefix=f"model.layers.{i}.")
+        module = base.clone()
+        with use_store(store):
+            run_pipeline(module, quant)
+        program = next(iter(cache.compile(module, backend).ops))
+        paths.append(write_axmodel(out / f"{llm.model_type}_p{prefill}_l{i}_together.axmodel",
+                                   program, pack_weights(program, store)))
+        print(f"\rbuilt layer {i + 1}/{llm.num_hidden_layers}", end="", flush=True)
+    traced = trace_post(llm.hf, device="meta")
+    store = WeightStore(reader, {k: v.numpy() for k, v in traced.buffers.items()})
+    post = import_post(llm.hf)
+    with use_store(store):
+        run_pipeline(post, f"llm-post-quantize{{post-weight-type={weight_type} "
+                           "hidden-type=bf16}")
+    program = next(iter(cache.compile(post, backend).ops))
+    post_path = write_axmodel(out / f"{llm.model_type}_post.axmodel", program,
+                              pack_weights(program, store))
+    print(f"\rbuilt {len(paths)} layers and the post model ({cache.misses} schedules)")
+    return paths, post_path, llm, folder
+
+
+def decode_step_bench(model: str, kv: int, steps: int, out_dir: str) -> dict:
+    """Tokens/s of one decode step: simulator (24 layer axmodels + post) vs transformers."""
+    import tempfile
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from axc.runtime.session import InferenceSession
+
+    t0 = time.perf_counter()
+    paths, post_path, llm, folder = build_axmodels(model, out_dir or tempfile.mkdtemp(), kv, 16)
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    layers = [InferenceSession(p) for p in paths]
+    post = InferenceSession(post_path)
+    load_s = time.perf_counter() - t0
+    rng = np.random.default_rng(0)
+    kv_dim = llm.num_key_value_heads * llm.head_dim
+    caches = [(rng.standard_normal((1, kv, kv_dim)).astype(np.float32),
+               rng.standard_normal((1, kv, kv_dim)).astype(np.float32)) for _ in layers]
+    x0 = rng.standard_normal((1, 1, llm.hidden_size)).astype(np.float32) * 0.05
+    feeds = {"indices": np.array([[kv]], dtype=np.uint32),
+             "mask": np.zeros((1, 1, kv + 1), dtype=np.float32)}
+
+    def sim_step() -> np.ndarray:
+        x = x0
+        for sess, (k, v) in zip(layers, caches, strict=True):
+            x = sess.run(["output"], {**feeds, "input": x, "K_cache": k, "V_cache": v}, 0)[0]
+        return post.run(None, {"input": x}, 0)[0]
+
+    t0 = time.perf_counter()
+    sim_step()  # first step: compiles the groups, copies and dequantises the weights
+    sim_first = time.perf_counter() - t0
+    hf = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+    with torch.no_grad():
+        cache = hf(torch.zeros((1, kv), dtype=torch.long), use_cache=True).past_key_values
+        tok = torch.tensor([[1]])
+
+        def hf_step() -> None:
+            hf(tok, past_key_values=cache, use_cache=True)
+            cache.crop(-1)
+
+        hf_step()
+        sim_t, hf_t = [], []
+        for _ in range(steps):  # interleaved: both see the same machine load
+            t0 = time.perf_counter()
+            sim_step()
+            sim_t.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            hf_step()
+            hf_t.append(time.perf_counter() - t0)
+    sim_ms, hf_ms = 1e3 * float(np.median(sim_t)), 1e3 * float(np.median(hf_t))
+    result = {
+        "model": model, "kv_cache_len": kv, "steps": steps,
+        "build_s": round(build_s, 1), "load_s": round(load_s, 2),
+        "sim_first_step_ms": round(1e3 * sim_first, 1),
+        "sim_step_ms": round(sim_ms, 1), "hf_float32_step_ms": round(hf_ms, 1),
+        "sim_tokens_per_s": round(1e3 / sim_ms, 2),
+        "hf_float32_tokens_per_s": round(1e3 / hf_ms, 2),
+        "ratio": round(hf_ms / sim_ms, 3),
+        "predicted_chip_ms": round(sum(s.predicted_ms(0) or 0.0 for s in layers)
+                                   + (post.predicted_ms(0) or 0.0), 3),
+        "torch_threads": torch.get_num_threads(),
+    }
+    print(f"one decode step of {model} (kv {kv}): simulator {sim_ms:.1f} ms "
+          f"({result['sim_tokens_per_s']} tokens/s; first step {1e3 * sim_first:.0f} ms), "
+          f"transformers float32 {hf_ms:.1f} ms ({result['hf_float32_tokens_per_s']} "
+          f"tokens/s): the simulator runs at {result['ratio']:.2f}x transformers' speed "
+          f"(goal >= 0.5x); predicted on the AX650: {result['predicted_chip_ms']} ms")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
@@ -290,7 +423,15 @@ def main() -> None:
                         "(e.g. qwen2.5-coder-0.5b-instruct) and run its groups")
     parser.add_argument("--prefill", type=int, default=0,
                         help="also a prefill group of this length (0: decode only)")
+    parser.add_argument("--decode-step", metavar="MODEL",
+                        help="time one decode step of a pulled model (all layers + post) in "
+                        "the simulator vs transformers float32, side by side")
+    parser.add_argument("--steps", type=int, default=5, help="--decode-step: timed steps")
+    parser.add_argument("--out", default="", help="--decode-step: folder for the axmodels")
     args = parser.parse_args()
+    if args.decode_step:
+        decode_step_bench(args.decode_step, args.kv, args.steps, args.out)
+        return
     program, inputs, weights = synthetic_decode_layer(
         args.hidden, args.intermediate, args.heads, args.kv_heads, args.head_dim, args.kv)
     mb = sum(len(w) for w in weights.values()) / 1e6

@@ -278,7 +278,13 @@ def _settle(live: _Live, loads: list[_WeightLoad], touch: frozenset[int],
 
     `partial[j]` copies only the bytes of load j that the instruction leaves intact: it
     overwrites the rest without reading them, so copying those would be wasted."""
-    for j in [j for j in live if j in touch]:
+    # live loads have disjoint destinations (a load kills those it overwrites), so the order
+    # of the copies does not matter: scan the smaller of the two sets
+    if len(touch) < len(live):
+        todo = [j for j in touch if j in live]
+    else:
+        todo = [j for j in live if j in touch]
+    for j in todo:
         if live[j]:
             (partial.get(j) or loads[j].copy)()
             live[j] = False
