@@ -28,7 +28,7 @@ import json
 import os
 import struct
 import tempfile
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -720,7 +720,14 @@ def verify_bytes(data: bytes, where: Any = "axmodel") -> None:
         raise _fail(where, "checksum mismatch: the file was altered or corrupted; rebuild it")
 
 
-def load_bytes(data: bytes, path: Path | None = None) -> AxModel:
+_PROGRAMS: OrderedDict[tuple[str, ...], ProgramOp] = OrderedDict()
+_MAX_PROGRAMS = 16
+"""Decoded programs by the sha256 of their streams: the layers of one model share one
+schedule, so reading 24 layer files decodes and verifies it once."""
+
+
+def load_bytes(data: bytes, path: Path | None = None, *, share_program: bool = True
+               ) -> AxModel:
     """`read_axmodel` of bytes in memory."""
     where = path if path is not None else "axmodel"
     verify_bytes(data, where)
@@ -750,7 +757,16 @@ def load_bytes(data: bytes, path: Path | None = None) -> AxModel:
         if _sha(raw) != digest:
             raise _fail(where, f"sha256 of blob {name!r} does not match the metadata")
         blobs[name] = raw
-    program = _decode_program(blobs, doc, where)
+    key = tuple(sorted(d for n, d in doc["blobs"].items() if n.startswith("axc.")))
+    program = _PROGRAMS.get(key) if share_program else None
+    if program is None:
+        program = _decode_program(blobs, doc, where)
+        if share_program:
+            _PROGRAMS[key] = program
+            while len(_PROGRAMS) > _MAX_PROGRAMS:
+                _PROGRAMS.popitem(last=False)
+    else:
+        _PROGRAMS.move_to_end(key)
     weights = {}
     for group in doc["groups"]:
         for w in group["weights"]:
@@ -786,15 +802,19 @@ def _decode_program(blobs: Mapping[str, bytes], doc: Mapping[str, Any], where: A
     return program
 
 
-def read_axmodel(path: str | os.PathLike[str]) -> AxModel:
+def read_axmodel(path: str | os.PathLike[str], *, share_program: bool = True) -> AxModel:
     """Read and check an axmodel: whole-file checksum, format version, every blob's sha256;
-    decode and verify its program. Errors are one-line `AxModelError`s naming the file."""
+    decode and verify its program. Errors are one-line `AxModelError`s naming the file.
+
+    With `share_program`, files whose instruction streams are identical (the layers of one
+    model) return the same decoded `ProgramOp`, decoded and verified once: treat it as
+    read-only (clone it, or pass share_program=False, before editing it)."""
     p = Path(path)
     try:
         data = p.read_bytes()
     except OSError as err:
         raise AxcError(f"{p}: cannot read: {err.strerror or err}") from err
-    return load_bytes(data, p)
+    return load_bytes(data, p, share_program=share_program)
 
 
 def buffers_of(program: ProgramOp) -> dict[str, BufferOp]:
