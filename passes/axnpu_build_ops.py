@@ -145,10 +145,10 @@ class AxnpuBuildOpsPass(ModulePass):
         for program in op.body.block.ops:
             if not isinstance(program, npu.ProgramOp):
                 continue
-            instrs = [ins for group in program.groups() for ins in group.instructions()]
-            with stage("build op", len(instrs) + 1) as bar:
-                relayout_weights(program)
+            total = sum(len(group.instructions()) for group in program.groups())
+            with stage("build op", total + 1) as bar:
+                relayout_weights(program)  # replaces tile DMAs: collect instructions after
                 bar.advance()
-                for ins in instrs:
+                for ins in (i for group in program.groups() for i in group.instructions()):
                     ins.set_cycles(instruction_cycles(ins, chip))
                     bar.advance()
