@@ -553,3 +553,47 @@ def test_real_qwen_layers_from_axmodel_files(qwen, wt, layer):
             print(f"{wt} layer {layer} {g.name} {name}: interp {_cosine(a, r):.7f} "
                   f"hf(fake-quant) {_cosine(a, f):.6f} hf(float) {_cosine(a, p):.6f}")
             assert _cosine(a, p) >= (0.999 if wt == "s8" else 0.9), (g.name, name)
+
+
+def _lit_program() -> ProgramOp:
+    """The two-group program of lit_tests/targets/axmodel.mlir (unscheduled)."""
+    from xdsl.context import Context
+    from xdsl.dialects.builtin import Builtin
+    from xdsl.parser import Parser
+
+    from axc.dialects.axnpu import AXNPU
+
+    ctx = Context()
+    ctx.load_dialect(Builtin)
+    ctx.load_dialect(AXNPU)
+    text = (ROOT / "lit_tests" / "targets" / "axmodel.mlir").read_text()
+    module = Parser(ctx, text).parse_module()
+    return next(op for op in module.walk() if isinstance(op, ProgramOp))
+
+
+def test_every_single_byte_of_a_small_file(tmp_path):
+    """Flip each byte of a small axmodel in turn: every one is refused, with a one-line
+    message. (An unscheduled program: no timing in the metadata, still a valid file.)"""
+    from axc.axmodel import load_bytes
+
+    program = _lit_program()
+    weights = {"w": bytes(range(256)) * 16, "w.scale": bytes(128)}
+    path = write_axmodel(tmp_path / "small.axmodel", program, weights)
+    data = path.read_bytes()
+    model = load_bytes(data, share_program=False)
+    assert model.group(0).predicted_ms is None and model.metadata["npu_mode"] == "NPU3"
+    assert model.weights["norm"].tobytes() == bytes.fromhex("803f" * 64)  # from `data`
+    assert "data" not in model.program.group("decode").buffer("norm").attributes
+    onnx.checker.check_model(onnx.load_from_string(data), full_check=True)
+    messages = set()
+    for pos in range(len(data)):  # (plain try/except: pytest.raises costs ~1 ms a call)
+        corrupted = bytearray(data)
+        corrupted[pos] ^= 0x01
+        try:
+            load_bytes(bytes(corrupted), Path("small.axmodel"))
+        except AxModelError as err:
+            messages.add(str(err))
+        else:
+            pytest.fail(f"flipping byte {pos} of {len(data)} went unnoticed")
+    assert all(m.startswith("small.axmodel: ") and "\n" not in m for m in messages)
+    assert len(data) > 3000 and len(messages) == 2  # checksum mismatch / no checksum entry
