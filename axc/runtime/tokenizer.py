@@ -80,34 +80,39 @@ class ChatState:
             ids = tok.hf.encode(text, add_special_tokens=first)
             self.token_ids += ids
             return ids
-        if last_reply is not None and self.messages:
-            self.messages.append({"role": "assistant", "content": last_reply})
+        added = 1 + (last_reply is not None and bool(self._rendered))
+        if added == 2:
+            self.messages.append({"role": "assistant", "content": _REPLY_MARK})
         self.messages.append({"role": "user", "content": text})
-        full = tok.render(self.messages)
-        if not self._rendered or last_reply is None:
-            new_text = full
-        else:
-            new_text = _after_reply(full, self._rendered, last_reply)
-            if new_text is None:
-                raise AxcError(
-                    "the chat template does not extend the previous turn (it rewrites the "
-                    "history); run without --continue to start each prompt afresh"
-                )
+        try:
+            full = tok.render(self.messages)
+            new_text = _after(full, self._rendered, marked=added == 2)
+        except Exception:
+            del self.messages[-added:]  # the conversation stays as it was
+            raise
+        if added == 2:
+            self.messages[-2]["content"] = last_reply
+            full = tok.render(self.messages)
         self._rendered = full
         ids = tok.encode_text(new_text)
         self.token_ids = tok.encode_text(full)
         return ids
 
 
-def _after_reply(full: str, previous: str, reply: str) -> str | None:
-    """The part of `full` after `previous` + the answer, or None if the template rewrote it."""
-    if not full.startswith(previous):
-        return None
-    rest = full[len(previous):]
-    for candidate in (reply, reply.rstrip(), reply.strip()):
-        if rest.startswith(candidate):
-            return rest[len(candidate):]
-    return None
+#: stands for the previous answer while rendering, to find where the template puts it
+_REPLY_MARK = "\x00axc-previous-answer\x00"
+
+
+def _after(full: str, previous: str, marked: bool) -> str:
+    """The template text the KV cache does not hold yet: after `previous` and, when `marked`,
+    after the previous answer (which the runtime fed token by token as it was generated)."""
+    at = full.find(_REPLY_MARK) if marked else len(previous)
+    if not full.startswith(previous) or at < len(previous):
+        raise AxcError(
+            "the chat template does not extend the previous turn (it rewrites the history); "
+            "run without --continue to start each prompt afresh"
+        )
+    return full[at + len(_REPLY_MARK):] if marked else full[at:]
 
 
 class LocalChat:

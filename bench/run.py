@@ -1,0 +1,114 @@
+"""`axc run` against transformers float32 on the same prompt, side by side.
+
+    .venv/bin/python bench/run.py OUTPUT_DIR [--model_dir DIR] [--prompt "who are you?"]
+                                  [--max_new_tokens 32] [--skip-axc] [--json FILE]
+
+Both get the same chat-template ids (`axc.runtime.tokenizer.LocalTokenizer`) and decode
+greedily. Prints one table: TTFT and decode tokens/s measured on this host for transformers
+(float32, KV cache) and for the axc runtime (the functional simulator), the chip's predicted
+figures, the answers and whether their first sentences agree. The default model folder is
+Qwen2.5-Coder-0.5B-Instruct from `axc models pull`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+DEFAULT_MODEL = Path.home() / ".cache/axc/models/qwen2.5-coder-0.5b-instruct"
+
+
+def run_transformers(model_dir: Path, ids: list[int], eos: set[int], max_new: int) -> dict:
+    """Greedy decode with transformers float32 and its KV cache, timed per token."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32).eval()
+    out: list[int] = []
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        res = model(torch.tensor([ids]), use_cache=True)
+        token = int(res.logits[0, -1].argmax())
+        t_first = time.perf_counter()
+        past = res.past_key_values
+        while token not in eos and len(out) < max_new:
+            out.append(token)
+            res = model(torch.tensor([[token]]), past_key_values=past, use_cache=True)
+            past = res.past_key_values
+            token = int(res.logits[0, -1].argmax())
+        t_end = time.perf_counter()
+    steps = max(len(out) - 1, 0)  # the decode steps that produced tokens 2..n
+    return {"tokens": out, "ttft_ms": (t_first - t0) * 1000,
+            "tokens_per_s": steps / (t_end - t_first) if steps else 0.0}
+
+
+def run_axc(folder: Path, ids: list[int], max_new: int) -> dict:
+    from axc.runtime.engine import LLMEngine
+
+    engine = LLMEngine(folder, progress=False)
+    out = list(engine.generate(ids, max_new_tokens=max_new))
+    s = engine.stats
+    return {"tokens": out, "ttft_ms": s.ttft_ms, "tokens_per_s": s.decode_tokens_per_s,
+            "predicted_ttft_ms": s.predicted_ttft_ms,
+            "predicted_tokens_per_s": s.predicted_decode_tokens_per_s,
+            "chip": engine.config.get("chip", "chip"), "stop_reason": engine.stop_reason}
+
+
+def first_sentence(text: str) -> str:
+    match = re.match(r"\s*(.+?[.!?。！？])(\s|$)", text, re.S)
+    return (match.group(1) if match else text).strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("output_dir", type=Path, help="a folder built by axc llm_build")
+    parser.add_argument("--model_dir", type=Path, default=DEFAULT_MODEL,
+                        help="the Hugging Face folder the build came from")
+    parser.add_argument("--prompt", default="who are you?")
+    parser.add_argument("--max_new_tokens", type=int, default=32)
+    parser.add_argument("--skip-axc", action="store_true", help="transformers only")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    from axc.runtime.tokenizer import LocalTokenizer
+
+    tok = LocalTokenizer(args.output_dir)
+    ids = tok.encode_chat(args.prompt)
+    rows = {"transformers float32": run_transformers(args.model_dir, ids, set(tok.eos_ids),
+                                                     args.max_new_tokens)}
+    if not args.skip_axc:
+        rows["axc run (simulator)"] = run_axc(args.output_dir, ids, args.max_new_tokens)
+
+    table = Table(title=f"{args.prompt!r}: {len(ids)} prompt tokens, greedy, at most "
+                  f"{args.max_new_tokens} new")
+    for col in ("runtime", "TTFT ms (host)", "token/s (host)", "new tokens", "answer"):
+        table.add_column(col)
+    for name, r in rows.items():
+        r["answer"] = tok.decode(r["tokens"])
+        table.add_row(name, f"{r['ttft_ms']:.1f}", f"{r['tokens_per_s']:.2f}",
+                      str(len(r["tokens"])), r["answer"])
+    axc = rows.get("axc run (simulator)")
+    if axc:
+        table.add_row(f"{axc['chip']} predicted", f"{axc['predicted_ttft_ms']:.1f}",
+                      f"{axc['predicted_tokens_per_s']:.2f}", "", "")
+    console = Console()
+    console.print(table)
+    if axc:
+        ref = rows["transformers float32"]
+        same = first_sentence(ref["answer"]) == first_sentence(axc["answer"])
+        pairs = zip(ref["tokens"], axc["tokens"], strict=False)
+        common = next((i for i, (a, b) in enumerate(pairs) if a != b),
+                      min(len(ref["tokens"]), len(axc["tokens"])))
+        console.print(f"same first sentence: {same}; identical first {common} tokens")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
