@@ -13,6 +13,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from typing import TextIO
 
 from axc.errors import AxcError
@@ -182,16 +183,20 @@ class ChatRunner:
         ids = self.prompt_ids(text)
         printer = StreamPrinter(self.tokenizer, self.out, self.args.live_print)
         stopped = False
+        times: list[float] = []
         with _StopFlag() as flag:
             tokens = engine.generate(ids, max_new_tokens=self.args.max_new_tokens)
             try:
                 for token in tokens:
+                    times.append(time.perf_counter())
                     printer.push(token)
                     if flag.set:
                         stopped = True
                         break
             finally:
                 tokens.close()
+        if stopped and len(times) > 1:  # the engine only times answers it finishes
+            engine.stats.decode_tokens_per_s = (len(times) - 1) / (times[-1] - times[0])
         reply = printer.finish()
         self.last_reply = reply
         reason = "stopped by Ctrl+C" if stopped else {
