@@ -337,6 +337,9 @@ def test_session_api_and_interpreter(tiny, written):
     rounded = sess.run(["V_cache_out", "output"], feed, 0)
     assert np.array_equal(sess.run(["V_cache_out", "output"], raw, 0)[1], rounded[1])
     assert np.array_equal(rounded[0], got["decode"][2])
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    as_bf16 = {**feed, "input": feed["input"].astype(ml_dtypes.bfloat16)}
+    assert np.array_equal(sess.run(["output"], as_bf16, 0)[0], rounded[1])
     with pytest.raises(AxcError, match="no outputs"):
         sess.run(["logits"], feed, 0)
     with pytest.raises(AxcError, match="no shape_group 7"):
@@ -597,3 +600,47 @@ def test_every_single_byte_of_a_small_file(tmp_path):
             pytest.fail(f"flipping byte {pos} of {len(data)} went unnoticed")
     assert all(m.startswith("small.axmodel: ") and "\n" not in m for m in messages)
     assert len(data) > 3000 and len(messages) == 2  # checksum mismatch / no checksum entry
+
+
+@pytest.mark.parametrize("topk", [0, 5], ids=["logits", "topk5"])
+def test_tiny_post_model_round_trip(tmp_path, topk):
+    """The post model (final norm + lm_head, optionally top-k on the NPU) written, read and
+    simulated: the same as the interpreter on its quantized function."""
+    from tiny_models import make_tiny_model
+    from transformers import AutoConfig
+
+    from axc.frontend.pipeline import import_post, run_pipeline
+    from axc.frontend.trace import trace_post
+    from axc.frontend.weights import CheckpointReader
+    from axc.interp import run_function
+    from axc.lowering_layout import pack_weights
+    from axc.weight_store import WeightStore, use_store
+
+    folder = make_tiny_model("qwen2", tmp_path / "qwen2")
+    config = AutoConfig.from_pretrained(folder)
+    traced = trace_post(config, device="meta")
+    store = WeightStore(CheckpointReader(folder),
+                        {k: v.numpy() for k, v in traced.buffers.items()})
+    module = import_post(config)
+    with use_store(store):
+        run_pipeline(module, f"llm-post-quantize{{post-weight-type=s8 post-topk={topk} "
+                             "hidden-type=bf16}")
+        func = next(iter(module.ops)).clone()
+        run_pipeline(module, 'llm-backend{chip="AX650" strategy=greedy}')
+    program = next(iter(module.ops))
+    path = write_axmodel(tmp_path / "qwen2_post.axmodel", program,
+                         pack_weights(program, store), metadata={"layer": "post"})
+    sess = InferenceSession(path)
+    assert sess.shape_groups == 1 and [a.name for a in sess.get_inputs()] == ["input"]
+    x = np.random.default_rng(1).standard_normal((1, 1, 64)).astype(np.float32)
+    got = sess.run(None, {"input": x})
+    ref = run_function(func, {"input": x}, store.get, hidden_type="bf16")
+    assert len(got) == len(ref) == (2 if topk else 1)
+    if topk:  # (ax-llm's post_topk outputs)
+        assert [a.name for a in sess.get_outputs()] == ["indices", "probs"]
+        assert got[0].size == topk
+        assert np.array_equal(got[0].ravel(), np.asarray(ref[0]).ravel())
+        assert _cosine(got[1], ref[1]) >= 0.99999
+    else:
+        assert got[0].shape == (1, 1, 128)
+        assert _cosine(got[0], ref[0]) >= 0.99999

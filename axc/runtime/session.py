@@ -136,10 +136,8 @@ class InferenceSession:
 
 
 def _feed(value: Any, dtype: str | None) -> np.ndarray:
-    """An input as the simulator takes it (bf16 raw bits / ml_dtypes.bfloat16 -> float32)."""
+    """An input as the simulator takes it (ml_dtypes.bfloat16 -> its uint16 bits)."""
     arr = np.asarray(value)
-    if dtype == "bf16" and arr.dtype == np.uint16:
-        return (arr.astype(np.uint32) << 16).view(np.float32)
-    if arr.dtype.name == "bfloat16":
-        return arr.astype(np.float32)
-    return arr
+    if arr.dtype.name == "bfloat16":  # ml_dtypes: its bits are the bf16 storage
+        return arr.view(np.uint16)
+    return arr  # (the simulator takes a bf16 buffer's uint16 feed as raw bits)

@@ -31,7 +31,8 @@ copied and dequantised afresh every run).
 Numerics per instruction follow docs/axnpu.md; where it is silent this module decides:
 integer eltwise results (and int -> int casts) round half to even (`div`: toward zero) and
 saturate; int -> bf16/f16 casts are rounded once from the exact integer. OCM (and `vocm`) is
-zeroed before each run, as are `output` and `scratch` buffers.
+zeroed before each run, as are `output` and `scratch` buffers. A bf16 input given as a
+uint16 array is taken as raw bf16 bits (no rounding, no conversion).
 """
 
 from __future__ import annotations
@@ -993,7 +994,9 @@ class CompiledGroup:
                                       f"buffer is {list(view.get_shape())} {view.dtype.data}")
             dtype = view.dtype.data
             value = value.reshape(view.get_shape())
-            if dtype in ("bf16", "f16", "f32"):
+            if dtype == "bf16" and value.dtype == np.uint16:  # raw bf16 bits: no rounding
+                raw[...] = value
+            elif dtype in ("bf16", "f16", "f32"):
                 raw[...] = _float_storage(value.astype(np.float32), dtype)
             elif dtype in _INTS:
                 raw[...] = value.astype(_RAW[dtype])
