@@ -1,7 +1,8 @@
 """`axc run` against transformers float32 on the same prompt, side by side.
 
     .venv/bin/python bench/run.py OUTPUT_DIR [--model_dir DIR] [--prompt "who are you?"]
-                                  [--max_new_tokens 32] [--skip-axc] [--json FILE]
+                                  [--max_new_tokens 32] [--skip-axc] [--interp_check]
+                                  [--json FILE]
 
 Both get the same chat-template ids (`axc.runtime.tokenizer.LocalTokenizer`) and decode
 greedily. Prints one table: TTFT and decode tokens/s measured on this host for transformers
@@ -18,6 +19,7 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -60,6 +62,44 @@ def run_axc(folder: Path, ids: list[int], max_new: int) -> dict:
             "chip": engine.config.get("chip", "chip"), "stop_reason": engine.stop_reason}
 
 
+def interp_teacher_forced(model_dir: Path, folder: Path, ids: list[int],
+                          answer: list[int]) -> list[int]:
+    """The build's quantized layers and post model run by the axh interpreter over the prompt
+    and the answer at once (one pass, no chunking, no KV cache): the greedy choice at each
+    answer position. If it equals `answer` token for token, the unchunked model's greedy
+    continuation is `answer` too."""
+    from axc.accuracy import AccuracyOptions, QuantizedModel, _add_missing_buffers, load_model
+    from axc.embedding import embed_tokens
+    from axc.frontend.trace import runtime_mask
+    from axc.frontend.weights import CheckpointReader
+    from axc.interp import run_function
+    from axc.weight_store import WeightStore
+
+    cfg = json.loads((folder / "config.json").read_text())
+    model, _ = load_model(model_dir)
+    store = WeightStore(CheckpointReader(model_dir))
+    _add_missing_buffers(model, store)
+    seq = list(ids) + list(answer[:-1])
+    n = len(seq)
+    options = AccuracyOptions(weight_type=cfg["weight_type"], group_size=cfg["group_size"],
+                              post_weight_type=cfg["post_weight_type"],
+                              hidden_type=cfg["hidden_state_type"], fuse=False)
+    qmodel = QuantizedModel(model, store, options, [("whole", n, 0)])
+    hidden = embed_tokens(store, model.config, seq)[None]
+    kv_dim = int(cfg["kv_dim"])
+    empty = np.zeros((1, 0, kv_dim), np.float32)
+    for i in range(model.config.num_hidden_layers):
+        fn = qmodel.layer(i)["whole"]
+        hidden = run_function(fn, {"input": hidden, "indices": np.arange(n, dtype=np.uint32)[None],
+                                   "mask": runtime_mask(n, 0, 0).numpy(), "K_cache": empty,
+                                   "V_cache": empty}, store.get, options.hidden_type)[0]
+        store.drop(f"model.layers.{i}.")
+    rows = hidden[:, len(ids) - 1:]
+    logits = run_function(qmodel.post(rows.shape[1]), [rows], store.get,
+                          options.hidden_type)[0][0]
+    return [int(t) for t in np.asarray(logits).argmax(-1)]
+
+
 def first_sentence(text: str) -> str:
     match = re.match(r"\s*(.+?[.!?。！？])(\s|$)", text, re.S)
     return (match.group(1) if match else text).strip()
@@ -74,6 +114,9 @@ def main() -> None:
     parser.add_argument("--max_new_tokens", type=int, default=32)
     parser.add_argument("--skip-axc", action="store_true", help="transformers only")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--interp_check", action="store_true",
+                        help="also compare the axc answer with the axh interpreter over the "
+                        "whole prompt at once (same numerics, no chunking)")
     args = parser.parse_args()
 
     from axc.runtime.tokenizer import LocalTokenizer
@@ -106,6 +149,13 @@ def main() -> None:
         common = next((i for i, (a, b) in enumerate(pairs) if a != b),
                       min(len(ref["tokens"]), len(axc["tokens"])))
         console.print(f"same first sentence: {same}; identical first {common} tokens")
+    if axc and args.interp_check and axc["tokens"]:
+        ref = interp_teacher_forced(args.model_dir, args.output_dir, ids, axc["tokens"])
+        agree = next((i for i, (a, b) in enumerate(zip(ref, axc["tokens"], strict=True))
+                      if a != b), len(ref))
+        axc["interp_greedy"] = ref
+        console.print(f"axh interpreter, whole prompt at once: greedy choice equals axc's for "
+                      f"the first {agree} of {len(ref)} answer tokens")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 
