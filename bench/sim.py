@@ -340,16 +340,30 @@ def build_axmodels(model: str, out_dir, kv: int, prefill: int, weight_type: str 
 
 def decode_step_bench(model: str, kv: int, steps: int, out_dir: str) -> dict:
     """Tokens/s of one decode step: simulator (24 layer axmodels + post) vs transformers."""
+    import subprocess
+    import sys
     import tempfile
+    from pathlib import Path
 
     import torch
     from transformers import AutoModelForCausalLM
 
+    from axc.frontend.config import LLMConfig
+    from axc.models import cached_model_dir
     from axc.runtime.session import InferenceSession
 
+    # build in a child process: its memory (checkpoint arrays, IR) is returned to the OS
+    # before the timed part holds transformers' model and the simulator's weight caches
+    out = Path(out_dir or tempfile.mkdtemp())
     t0 = time.perf_counter()
-    paths, post_path, llm, folder = build_axmodels(model, out_dir or tempfile.mkdtemp(), kv, 16)
+    subprocess.run([sys.executable, __file__, "--build-only", model, "--kv", str(kv),
+                    "--out", str(out)], check=True)
     build_s = time.perf_counter() - t0
+    folder = cached_model_dir(model)
+    llm = LLMConfig.from_pretrained_dir(folder)
+    paths = [out / f"{llm.model_type}_p16_l{i}_together.axmodel"
+             for i in range(llm.num_hidden_layers)]
+    post_path = out / f"{llm.model_type}_post.axmodel"
     t0 = time.perf_counter()
     layers = [InferenceSession(p) for p in paths]
     post = InferenceSession(post_path)
@@ -428,7 +442,11 @@ def main() -> None:
                         "the simulator vs transformers float32, side by side")
     parser.add_argument("--steps", type=int, default=5, help="--decode-step: timed steps")
     parser.add_argument("--out", default="", help="--decode-step: folder for the axmodels")
+    parser.add_argument("--build-only", metavar="MODEL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build_only:
+        build_axmodels(args.build_only, args.out, args.kv, 16)
+        return
     if args.decode_step:
         decode_step_bench(args.decode_step, args.kv, args.steps, args.out)
         return
