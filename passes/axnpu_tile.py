@@ -79,6 +79,18 @@ def pow2_floor(n: int) -> int:
     return 1 << (max(1, n).bit_length() - 1)
 
 
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def ceil_to(a: int, b: int) -> int:
+    return ceil_div(a, b) * b
+
+
+def shifted(pieces: list[tuple[int, int]], by: int) -> list[tuple[int, int]]:
+    return [(a + by, b + by) for a, b in pieces]
+
+
 def chunks(total: int, size: int) -> list[tuple[int, int]]:
     size = max(1, size)
     return [(a, min(a + size, total)) for a in range(0, total, size)]
@@ -112,10 +124,34 @@ def weight_tiling(n: int, k: int, w_bits: int, group: int, budget: int, units: i
     return WeightTiling(min(tn, n), tk)
 
 
+GATED = frozenset({"swiglu", "geglu", "geglu_tanh"})
+"""Eltwise kinds of a gated MLP (act(gate) * up) that `streamed_mlp` computes tile by tile."""
+
+
+def mlp_tiling(n: int, k: int, nd: int, w_bits: int, wd_bits: int, group: int, budget: int,
+               units: int) -> tuple[int, int]:
+    """(tj, tnd) of a streamed MLP: intermediate column tiles tj (gate/up N tile = down K
+    tile) and down N tiles tnd. Tiles are a quarter of the budget, so gate, up and down tiles
+    and their prefetches fit beside x and the accumulators. Shapes and chip only (never M):
+    decode and prefill tile the weights alike."""
+    quarter = budget // 4
+    step = max(MIN_TN, group)
+    tj = max(step, quarter // (k * w_bits // 8 + 8) // step * step)
+    if n >= units * step:  # at least one tile per CONV unit
+        tj = min(tj, ceil_to(ceil_div(n, units), step))
+    tj = min(tj, n)
+    tnd = max(MIN_TN, quarter // (tj * wd_bits // 8 + 8) // MIN_TN * MIN_TN)
+    if nd >= units * MIN_TN:
+        tnd = min(tnd, ceil_to(ceil_div(nd, units), MIN_TN))
+    return tj, min(tnd, nd)
+
+
 class GroupTiler:
-    def __init__(self, group: npu.GroupOp, budget: int, units: int, cores: int):
+    def __init__(self, group: npu.GroupOp, budget: int, units: int, cores: int,
+                 ocm_bytes: int = 0):
         self.group = group
         self.budget = budget
+        self.ocm = ocm_bytes or budget * 3
         self.units = units
         self.cores = cores
         self.out: list[Operation] = []
@@ -185,15 +221,23 @@ class GroupTiler:
                 if "w" in loads and not ins.w_kn and not ins.accumulate:
                     plans[id(ins)] = loads
                     absorbed.update(id(ld) for ld in loads.values())
+        mlps = self._find_mlps(instrs, plans, readers)
+        if mlps:  # the MLP's matmuls tile their own intermediates
+            inside = {id(op) for mlp in mlps.values() for op in mlp}
+            self.row_block = self._row_block([i for i in instrs if id(i) not in inside])
+        deferred = {id(op) for mlp in mlps.values() for op in mlp[:3]}
         for ins in instrs:
             ins.detach()
         for ins in instrs:
             if bar is not None:
                 bar.advance()
-            if id(ins) in absorbed:
-                ins.erase(safe_erase=False)
+            if id(ins) in absorbed or id(ins) in deferred:
+                if id(ins) in absorbed:
+                    ins.erase(safe_erase=False)
                 continue
-            if isinstance(ins, npu.MatmulOp) and id(ins) in plans:
+            if id(ins) in mlps:
+                self.streamed_mlp(*mlps[id(ins)], plans)
+            elif isinstance(ins, npu.MatmulOp) and id(ins) in plans:
                 self.weight_matmul(ins, plans[id(ins)])
             elif isinstance(ins, npu.MatmulOp):
                 self.act_matmul(ins)
@@ -204,6 +248,198 @@ class GroupTiler:
             else:
                 self.out.append(ins)
         return self.out
+
+    # -- streamed MLP --------------------------------------------------------------------------
+
+    def _find_mlps(self, instrs: list[npu.InstructionOp], plans: dict, readers: dict[int, int]
+                   ) -> dict[int, tuple]:
+        """gate/up weight matmuls -> gated eltwise -> down weight matmul chains, keyed by the
+        down matmul: (gate, up, eltwise, down). Each intermediate is read by the next op only,
+        whole, so the chain can be computed column tile by column tile."""
+
+        def whole(v: npu.ViewAttr | None, of: npu.ViewAttr) -> bool:
+            return (v is not None and v.space.data == "vocm" and v.offset.data == of.offset.data
+                    and (v.rows, v.get_shape()[-1]) == (of.rows, of.get_shape()[-1])
+                    and v.is_contiguous and of.is_contiguous
+                    and v.dtype.data == of.dtype.data)
+
+        producer = {ins.out.offset.data: ins for ins in instrs
+                    if isinstance(ins, npu.MatmulOp) and id(ins) in plans
+                    and ins.out.space.data == "vocm" and ins.out.is_contiguous
+                    and len(ins.out.get_shape()) == 2}
+        found: dict[int, tuple] = {}
+        for ins in instrs:
+            if not (isinstance(ins, npu.EltwiseOp) and ins.get_kind().value in GATED
+                    and ins.b is not None and ins.c is None and ins.scalar is None
+                    and ins.out.space.data == "vocm" and ins.out.is_contiguous):
+                continue
+            gate, up = producer.get(ins.a.offset.data), producer.get(ins.b.offset.data)
+            if gate is None or up is None or gate is up:
+                continue
+            if not (whole(ins.a, gate.out) and whole(ins.b, up.out)
+                    and gate.out.get_shape() == up.out.get_shape()
+                    and (ins.out.rows, ins.out.get_shape()[-1]) == gate.out.get_shape()
+                    and readers.get(gate.out.offset.data) == 1
+                    and readers.get(up.out.offset.data) == 1
+                    and readers.get(ins.out.offset.data) == 1
+                    and gate.mkn() == up.mkn() and gate.group_size is None
+                    and up.group_size is None and gate.bias is None and up.bias is None):
+                continue
+            _, _, n = gate.mkn()
+            down = next((d for d in instrs if isinstance(d, npu.MatmulOp) and id(d) in plans
+                         and whole(d.x, ins.out)), None)
+            if down is None or (down.group_size is not None
+                                and n % down.group_size.value.data):
+                continue
+            # tiles of whole gate rows and one row of x must fit (else the usual tiling splits K)
+            _, k, _ = gate.mkn()
+            gs = down.group_size.value.data if down.group_size is not None else 0
+            tj, tnd = mlp_tiling(n, k, down.mkn()[2], _bits(gate.w), _bits(down.w), gs,
+                                 self.budget, self.units)
+            w_tile = tj * k * _bits(gate.w) // 8
+            if (w_tile + k * _bits(gate.x) // 8 + tj * 4 > self.budget
+                    or tnd * tj * _bits(down.w) // 8 + tj * 2 + tnd * 4 > self.budget):
+                continue
+            found[id(down)] = (gate, up, ins, down)
+        return found
+
+    def streamed_mlp(self, gate: npu.MatmulOp, up: npu.MatmulOp, act: npu.EltwiseOp,
+                     down: npu.MatmulOp, plans: dict) -> None:
+        """down(act(gate(x), up(x))) one intermediate column tile j at a time: gate_j and
+        up_j ([M, tj], each its own vocm tile), act_j, then down's K tile j accumulates into
+        f32 output tiles. Every weight is read once and the [M, intermediate] activations are
+        never whole in OCM; only when the f32 accumulators of down do not fit beside x are
+        they taken in column blocks, and the act tiles re-read once per block."""
+        m, k, n = gate.mkn()
+        _, _, nd = down.mkn()
+        gs = down.group_size.value.data if down.group_size is not None else 0
+        tj, tnd = mlp_tiling(n, k, nd, _bits(gate.w), _bits(down.w), gs, self.budget,
+                             self.units)
+        x = gate.x
+        xb = _bits(x) // 8
+        # M tiles: what the budget leaves beside the weight tile (an x tile over several of
+        # the group's row blocks makes them one temporary, which fits by construction)
+        w_tile = tj * k * _bits(gate.w) // 8
+        tm = max(1, min(m, (self.budget - w_tile) // (k * xb + tj * 4)))
+        if tm < m:
+            tm = pow2_floor(tm)
+        wd_tile = tnd * tj * _bits(down.w) // 8
+        dtm = max(1, min(m, (self.budget - wd_tile) // (tj * 2 + tnd * 4)))
+        if dtm < m:
+            dtm = pow2_floor(dtm)
+        ocm = self.ocm
+        x_bytes = m * k * xb
+        per_tile_acc = m * tnd * 4
+        acc_total = m * nd * 4
+        # fused: x and every accumulator stay resident and each act tile is consumed as soon
+        # as it is made; otherwise (8B-class prefill) all act tiles are made first (spilled
+        # once) and down runs in accumulator blocks of half the OCM, re-reading them per block
+        fused = acc_total + x_bytes <= ocm * 5 // 8
+        tiles_per_block = max(1, (acc_total if fused else ocm // 2) // per_tile_acc)
+        n_tiles = chunks(nd, tnd)
+        blocks = [n_tiles[i:i + tiles_per_block]
+                  for i in range(0, len(n_tiles), tiles_per_block)]
+        # independent accumulation chains (N tiles x M tiles) for every CONV unit
+        while dtm > 16 and len(blocks[0]) * ceil_div(m, dtm) < self.units:
+            dtm //= 2
+        act_tiles: dict[int, npu.ViewAttr] = {}
+        gate_loads, up_loads, down_loads = plans[id(gate)], plans[id(up)], plans[id(down)]
+
+        def make_act(j0: int, j1: int) -> npu.ViewAttr:
+            outs = []
+            for mm, loads in ((gate, gate_loads), (up, up_loads)):
+                tile = npu.View("vocm", self.alloc(m * (j1 - j0) * mm.out.row_bytes // n),
+                                (m, j1 - j0), mm.out.dtype)
+                w = self._load_weight_rows(loads["w"].src, mm.w, j0, j1, 0, k)
+                extra = self._per_channel(mm, loads, j0, j1, 0, 1)
+                for m0, m1 in chunks(m, tm):
+                    self.out.append(npu.MatmulOp(
+                        rows_of(x, m0, m1), w, rows_of(tile, m0, m1),
+                        scale=extra.get("scale"), zero=extra.get("zero")))
+                outs.append(tile)
+            h = npu.View("vocm", self.alloc(m * (j1 - j0) * act.out.row_bytes // n),
+                         (m, j1 - j0), act.out.dtype)
+            self.teng(npu.EltwiseOp(act.get_kind().value, outs[0], h, b=outs[1]))
+            return h
+
+        if not fused:
+            for j0, j1 in chunks(n, tj):
+                act_tiles[j0] = make_act(j0, j1)
+        for block in blocks:
+            accs = {n0: npu.View("vocm", self.alloc(m * (n1 - n0) * 4), (m, n1 - n0), "f32")
+                    for n0, n1 in block}
+            scales: dict[int, dict[str, npu.ViewAttr]] = {}
+            for kt, (j0, j1) in enumerate(chunks(n, tj)):
+                if j0 not in act_tiles:
+                    act_tiles[j0] = make_act(j0, j1)
+                h = act_tiles[j0]
+                for n0, n1 in block:
+                    w = self._load_weight_rows(down_loads["w"].src, down.w, n0, n1, j0, j1)
+                    g0, g1 = (j0 // gs, j1 // gs) if gs else (0, 1)
+                    if gs or kt == 0:
+                        scales[n0] = self._per_channel(down, down_loads, n0, n1, g0, g1)
+                    extra = scales[n0]
+                    bias = None
+                    if down.bias is not None and kt == 0:
+                        bias = self._bias(down, down_loads, n0, n1)
+                    group_size = gs if gs and (g1 - g0) > 1 else None
+                    for m0, m1 in chunks(m, dtm):
+                        self.out.append(npu.MatmulOp(
+                            rows_of(h, m0, m1), w, rows_of(accs[n0], m0, m1),
+                            scale=extra.get("scale"), zero=extra.get("zero"),
+                            group_size=group_size, bias=bias, accumulate=kt > 0))
+            for n0, n1 in block:  # out rows follow the group's row blocks (temporaries)
+                for m0, m1 in chunks(m, min(dtm, self.row_block)):
+                    self.out.append(npu.EltwiseOp(
+                        "cast", rows_of(accs[n0], m0, m1),
+                        cols_of(rows_of(down.out, m0, m1), n0, n1)))
+        for op in (gate, up, act, down):
+            op.erase(safe_erase=False)
+
+    def _load_weight_rows(self, src: npu.RegionAttr, view: npu.ViewAttr, n0: int, n1: int,
+                          c0: int, c1: int) -> npu.ViewAttr:
+        """DMA rows [n0, n1) x cols [c0, c1) of a weight operand (in DDR at `src`) into a
+        fresh vocm tile."""
+        bits = _bits(view)
+        cols = view.get_shape()[-1]
+        row_bytes = cols * bits // 8
+        tile_row = (c1 - c0) * bits // 8
+        dst = self.alloc((n1 - n0) * tile_row)
+        base = src.offset.data + n0 * row_bytes + c0 * bits // 8
+        if (c1 - c0) == cols or n1 - n0 == 1:
+            size = (n1 - n0) * tile_row
+            self.out.append(npu.DmaLoadOp(npu.Region("ddr", base, size),
+                                          npu.Region("vocm", dst, size)))
+        else:
+            span = (n1 - n0 - 1) * row_bytes + tile_row
+            self.out.append(npu.DmaLoadOp(
+                npu.Region("ddr", base, span), npu.Region("vocm", dst, (n1 - n0) * tile_row),
+                rows=n1 - n0, row_bytes=tile_row, src_stride_bytes=row_bytes,
+                dst_stride_bytes=tile_row))
+        shape = (n1 - n0, c1 - c0) if len(view.get_shape()) == 2 else (c1 - c0,)
+        return npu.View("vocm", dst, shape, view.dtype)
+
+    def _per_channel(self, mm: npu.MatmulOp, loads: dict, n0: int, n1: int, g0: int, g1: int
+                     ) -> dict[str, npu.ViewAttr]:
+        """Scale / zero rows [n0, n1) (scale groups [g0, g1)) of a weight matmul."""
+        extra = {}
+        for name in ("scale", "zero"):
+            v = mm.properties.get(name)
+            if isinstance(v, npu.ViewAttr):
+                extra[name] = (self._load_weight_rows(loads[name].src, v, n0, n1, g0, g1)
+                               if name in loads else rows_of(v, n0, n1))
+        return extra
+
+    def _bias(self, mm: npu.MatmulOp, loads: dict, n0: int, n1: int) -> npu.ViewAttr:
+        assert mm.bias is not None
+        _, _, n = mm.mkn()
+        bv = flat2d(mm.bias)
+        if "bias" in loads:
+            bias = self._load_weight_rows(loads["bias"].src, npu.View("vocm", 0, (1, n),
+                                                                      bv.dtype), 0, 1, n0, n1)
+        else:
+            bias = cols_of(bv, n0, n1)
+        return npu.View("vocm", bias.offset, (n1 - n0,), bias.dtype)
 
     # -- matmul ------------------------------------------------------------------------------
 
@@ -253,41 +489,50 @@ class GroupTiler:
             shape = (n1 - n0, c1 - c0) if len(view.get_shape()) == 2 else (c1 - c0,)
             return npu.View("vocm", dst, shape, view.dtype)
 
-        for n0, n1 in chunks(n, tn):
-            for kt, (k0, k1) in enumerate(chunks(k, tk)):
-                w = load_rows("w", mm.w, n0, n1, k0, k1) if "w" in loads else None
-                g0, g1 = (k0 // gs, k1 // gs) if mm.group_size is not None else (0, 1)
-                if kt == 0 or mm.group_size is not None:  # per-channel: load once per N tile
-                    extra = {}
-                    for name in ("scale", "zero"):
-                        v = mm.properties.get(name)
-                        if isinstance(v, npu.ViewAttr):
-                            extra[name] = (load_rows(name, v, n0, n1, g0, g1) if name in loads
-                                           else rows_of(v, n0, n1))
-                bias = None
-                if mm.bias is not None and kt == 0:
-                    bv = flat2d(mm.bias)
-                    if "bias" in loads:
-                        bias = load_rows("bias", npu.View("vocm", 0, (1, n), bv.dtype), 0, 1,
-                                         n0, n1)
-                    else:
-                        bias = cols_of(bv, n0, n1)
-                    bias = npu.View("vocm", bias.offset, (n1 - n0,), bias.dtype)
-                assert w is not None
-                group_size = gs if mm.group_size is not None and (g1 - g0) > 1 else None
-                if mm.group_size is not None and (g1 - g0) == 1:
-                    group_size = None
-                for m0, m1 in chunks(m, tm):
-                    xt = cols_of(rows_of(x, m0, m1), k0, k1)
-                    ot = cols_of(rows_of(acc, m0, m1), n0, n1)
-                    self.out.append(npu.MatmulOp(
-                        xt, w, ot, scale=extra.get("scale"), zero=extra.get("zero"),
-                        group_size=group_size, bias=bias, accumulate=kt > 0))
-            if acc is not mm.out:
-                for m0, m1 in chunks(m, tm):
-                    self.out.append(npu.EltwiseOp(
-                        "cast", cols_of(rows_of(acc, m0, m1), n0, n1),
-                        cols_of(rows_of(mm.out, m0, m1), n0, n1)))
+        # x and out of every row must stay in OCM while the weight streams past them; when
+        # they do not fit together (8B-class prefill), rows are taken in super-blocks and the
+        # weight is streamed once per super-block: re-reading a weight is cheaper than
+        # spilling and reloading a modified output for every weight tile
+        per_row = k * xb + n * _bits(mm.out) // 8 + (n * 4 if acc is not mm.out else 0)
+        sb = m
+        if tm < m and m * per_row > self.ocm // 2:
+            sb = max(tm, pow2_floor((self.ocm // 2) // per_row) // tm * tm)
+        for s0, s1 in chunks(m, sb):
+            for n0, n1 in chunks(n, tn):
+                for kt, (k0, k1) in enumerate(chunks(k, tk)):
+                    w = load_rows("w", mm.w, n0, n1, k0, k1) if "w" in loads else None
+                    g0, g1 = (k0 // gs, k1 // gs) if mm.group_size is not None else (0, 1)
+                    if kt == 0 or mm.group_size is not None:  # per-channel: load once per N tile
+                        extra = {}
+                        for name in ("scale", "zero"):
+                            v = mm.properties.get(name)
+                            if isinstance(v, npu.ViewAttr):
+                                extra[name] = (load_rows(name, v, n0, n1, g0, g1) if name in loads
+                                               else rows_of(v, n0, n1))
+                    bias = None
+                    if mm.bias is not None and kt == 0:
+                        bv = flat2d(mm.bias)
+                        if "bias" in loads:
+                            bias = load_rows("bias", npu.View("vocm", 0, (1, n), bv.dtype), 0, 1,
+                                             n0, n1)
+                        else:
+                            bias = cols_of(bv, n0, n1)
+                        bias = npu.View("vocm", bias.offset, (n1 - n0,), bias.dtype)
+                    assert w is not None
+                    group_size = gs if mm.group_size is not None and (g1 - g0) > 1 else None
+                    if mm.group_size is not None and (g1 - g0) == 1:
+                        group_size = None
+                    for m0, m1 in shifted(chunks(s1 - s0, tm), s0):
+                        xt = cols_of(rows_of(x, m0, m1), k0, k1)
+                        ot = cols_of(rows_of(acc, m0, m1), n0, n1)
+                        self.out.append(npu.MatmulOp(
+                            xt, w, ot, scale=extra.get("scale"), zero=extra.get("zero"),
+                            group_size=group_size, bias=bias, accumulate=kt > 0))
+                if acc is not mm.out:
+                    for m0, m1 in shifted(chunks(s1 - s0, tm), s0):
+                        self.out.append(npu.EltwiseOp(
+                            "cast", cols_of(rows_of(acc, m0, m1), n0, n1),
+                            cols_of(rows_of(mm.out, m0, m1), n0, n1)))
 
     def act_matmul(self, mm: npu.MatmulOp) -> None:
         m, k, n = mm.mkn()
@@ -446,7 +691,8 @@ class AxnpuTilePass(ModulePass):
             total = sum(len(g.instructions()) for g in program.groups())
             with stage("tiling op", total) as bar:
                 for group in program.groups():
-                    tiler = GroupTiler(group, budget, units, program.cores.value.data)
+                    tiler = GroupTiler(group, budget, units, program.cores.value.data,
+                                       program.ocm_bytes.value.data)
                     group.body.block.add_ops(tiler.run(bar))
                     io_end = max((b.view.access().end for b in group.buffers()), default=0)
                     ddr_need = max(ddr_need, io_end + tiler.vocm_end)
