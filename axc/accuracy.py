@@ -38,6 +38,8 @@ from axc.errors import AxcError
 EVAL_TEXT = "eval_code_py.txt"
 CALIB_TEXT = "calib.txt"
 PROMPTS = "prompts.json"
+#: methods that read calibration statistics (axc.quant.calibrate on CALIB_TEXT)
+CALIBRATED_METHODS = ("gptq", "clip", "awq", "awq-gptq")
 
 
 def data_text(name: str) -> str:
@@ -111,7 +113,7 @@ class QuantizedModel:
         from axc.frontend.pipeline import run_pipeline
         from axc.frontend.trace import layer_kind_key, trace_layer
 
-        self.config = model.config
+        self.config = getattr(model, "config", model)  # a HF model or its config
         self.store = store
         self.options = options
         self._templates: dict[str, tuple[int, object]] = {}
@@ -245,11 +247,15 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
 
 
-def perplexity(logits: np.ndarray, ids: np.ndarray) -> float:
-    """exp(mean NLL) of ids[1:] under logits[:-1]."""
-    lp = log_softmax(logits[:-1])
-    nll = -lp[np.arange(len(ids) - 1), ids[1:]]
-    return float(math.exp(nll.mean()))
+def perplexity(logits: np.ndarray, ids: np.ndarray, rows: int = 128) -> float:
+    """exp(mean NLL) of ids[1:] under logits[:-1] (`rows` at a time: a float64 copy of the
+    whole [L, 151936] table would cost GBs)."""
+    nll = []
+    for s in range(0, len(ids) - 1, rows):
+        e = min(s + rows, len(ids) - 1)
+        lp = log_softmax(logits[s:e])
+        nll.append(-lp[np.arange(e - s), ids[s + 1:e + 1]])
+    return float(math.exp(np.concatenate(nll).mean()))
 
 
 # -- the evaluation -------------------------------------------------------------------------
@@ -303,23 +309,28 @@ def evaluate(model_dir, options: AccuracyOptions, progress=None,
     t = time.perf_counter()
     say("float32 reference")
     ref_logits = float_logits(model, eval_ids)
+    ref_top1 = ref_logits.argmax(-1)
+    report_ppl_float32 = perplexity(ref_logits, eval_ids)
+    del ref_logits
     cap_in, cap_out, cap_kv = capture_layers(model, p_ids)
     seconds["reference"] = time.perf_counter() - t
 
     reader = CheckpointReader(model_dir)
     store = WeightStore(reader)
-    if o.weight_type == "s4" and o.quant_method in ("gptq", "clip"):
+    if o.weight_type in ("s4", "s8") and o.quant_method in CALIBRATED_METHODS:
         t = time.perf_counter()
         say("calibration")
         calib_ids = np.asarray(tokenizer(data_text(CALIB_TEXT))["input_ids"])[:o.calib_tokens]
         attach_calibration(store, calibrate(model, calib_ids))
         seconds["calibration"] = time.perf_counter() - t
     _add_missing_buffers(model, store)
+    config = model.config
+    del model  # the caller's reference (if any) keeps it; ours is no longer needed
 
     t = time.perf_counter()
     p = len(p_ids)
     groups = [("prefill", p - 1, 0), ("decode", 1, p - 1), ("chunk", o.chunk, o.tokens - o.chunk)]
-    qmodel = QuantizedModel(model, store, o, groups)
+    qmodel = QuantizedModel(config, store, o, groups)  # a config does: only it is read
     seconds["trace"] = time.perf_counter() - t
 
     report = AccuracyReport(str(model_dir), asdict(options), tokens=int(o.tokens))
@@ -374,8 +385,8 @@ def evaluate(model_dir, options: AccuracyOptions, progress=None,
         run_function(post_fn, [hidden[:, s:s + o.chunk]], store.get, o.hidden_type)[0][0]
         for s in range(0, o.tokens, o.chunk)])
     seconds["post"] = time.perf_counter() - t
-    report.top1_agreement = float(np.mean(logits.argmax(-1) == ref_logits.argmax(-1)))
-    report.ppl_float32 = perplexity(ref_logits, eval_ids)
+    report.top1_agreement = float(np.mean(logits.argmax(-1) == ref_top1))
+    report.ppl_float32 = report_ppl_float32
     report.ppl_quantized = perplexity(logits, eval_ids)
     seconds["total"] = time.perf_counter() - t0
     report.seconds = {k: round(v, 1) for k, v in seconds.items()}

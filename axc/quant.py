@@ -39,12 +39,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from axc.errors import AxcError
-from axc.numerics import INT_RANGES, quantize_symmetric
+from axc.numerics import INT_RANGES, dequantize_weight, quantize_symmetric
 
 if TYPE_CHECKING:
     import torch
 
-QUANT_METHODS = ("auto", "rtn", "clip", "gptq")
+QUANT_METHODS = ("auto", "rtn", "clip", "gptq", "awq", "awq-gptq")
+#: methods that scale input features (AWQ) and need the quantize pass to fold the scales
+AWQ_METHODS = ("awq", "awq-gptq")
+#: AWQ exponents tried: s = rms(x)^alpha, alpha in 0, 1/AWQ_GRID, ..., 1
+AWQ_GRID = 20
+#: above this many input features the AWQ search weighs errors by diag(H) only (the full
+#: quadratic form costs N*K^2 per exponent tried)
+AWQ_FULL_H_MAX = 1024
 #: clip ratios tried per group (1.0 = plain absmax)
 CLIP_GRID = tuple(float(c) for c in np.round(np.linspace(1.0, 0.6, 17), 4))
 HESSIAN_TAG = "#calib.hessian"
@@ -60,8 +67,8 @@ def resolve_method(method: str, weight_type: str, has_hessian: bool) -> str:
         raise AxcError(f"quantize: method {method!r} is not one of {', '.join(QUANT_METHODS)}")
     if method == "auto":  # the best measured end to end (docs/accuracy.md)
         return "rtn"
-    if method == "gptq" and not has_hessian:
-        raise AxcError("quantize: method 'gptq' needs calibration statistics "
+    if method in ("gptq", "awq-gptq") and not has_hessian:
+        raise AxcError(f"quantize: method {method!r} needs calibration statistics "
                        "(axc.quant.calibrate + attach_calibration) in the weight store")
     return method
 
@@ -77,6 +84,11 @@ def quantize_weight(
     method = resolve_method(method, weight_type, hessian is not None)
     if method == "rtn":
         return quantize_symmetric(weight, weight_type, group_size)
+    if method == "awq":  # the AWQ input scaling is already in `weight` (quantize pass)
+        return quantize_symmetric(weight, weight_type, group_size)
+    if method == "awq-gptq":
+        assert hessian is not None
+        return gptq_quantize(weight, hessian, weight_type, group_size, shrink=0.0)
     if method == "clip":
         importance = None if hessian is None else np.diag(hessian)
         clip = clip_search(weight, weight_type, group_size, importance)
@@ -128,6 +140,46 @@ def clip_search(
         imp = torch.from_numpy(np.array(importance, np.float32)).reshape(
             1, k // group_size, group_size)
     return _best_scales(wg, imp, lo, hi)[1].numpy()
+
+
+# -- AWQ ---------------------------------------------------------------------------------
+
+
+def awq_scales(
+    weights: list[np.ndarray], hessian: np.ndarray, weight_type: str, group_size: int,
+    grid: int = AWQ_GRID,
+) -> np.ndarray:
+    """AWQ (Lin et al. 2023) input-feature scales s [K] (float32) for linears that read one
+    input x with calibration Hessian `hessian` = E[x x^T].
+
+    Quantizing W diag(s) and feeding x / s (the pass folds 1/s into the op that produces x)
+    gives salient input features (large rms(x)) finer steps. s = rms(x)^alpha normalised to a
+    geometric mean of 1 over the used features; alpha is searched over `grid` + 1 values for
+    the least output error sum tr(dW H dW^T) of RTN on W diag(s) (dW the error after undoing
+    s), diag(H)-weighted when K > AWQ_FULL_H_MAX. alpha = 0 (s = 1, plain RTN) is a
+    candidate, so the result is never worse than RTN by this measure."""
+    import torch
+
+    h = torch.from_numpy(np.array(hessian, dtype=np.float32))
+    k = h.shape[0]
+    diag = torch.diag(h)
+    live = diag > 0
+    rms = torch.where(live, diag.clamp_min(1e-30).sqrt(), torch.ones_like(diag))
+    ws = [torch.from_numpy(np.array(w, dtype=np.float32)) for w in weights]
+    full = k <= AWQ_FULL_H_MAX
+    best_err, best = float("inf"), torch.ones(k)
+    for step in range(grid + 1):
+        s = rms.pow(step / grid)
+        s = s / torch.exp(torch.log(s[live]).mean()) if bool(live.any()) else s
+        s = torch.where(live, s, torch.ones_like(s))
+        err = 0.0
+        for w in ws:
+            q, scale = quantize_symmetric((w * s).numpy(), weight_type, group_size)
+            dw = torch.from_numpy(dequantize_weight(q, scale)) / s - w
+            err += float((dw @ h * dw).sum()) if full else float((dw * dw * diag).sum())
+        if err < best_err:
+            best_err, best = err, s
+    return best.numpy()
 
 
 # -- GPTQ ----------------------------------------------------------------------------------

@@ -56,7 +56,9 @@ from axc.diagnostics import OpError
 from axc.dialects import axh
 from axc.numerics import WEIGHT_TYPES, round_hidden
 from axc.quant import (
+    AWQ_METHODS,
     QUANT_METHODS,
+    awq_scales,
     checkpoint_quantization,
     hessian_of,
     quantize_weight,
@@ -91,6 +93,14 @@ def _is_packed(store: WeightStore, name: str) -> bool:
     return f"{name.removesuffix('.weight')}.qweight" in store
 
 
+def _float_weight(linear: axh.LinearOp) -> axh.WeightOp | None:
+    """The float `axh.weight` a not yet quantized linear reads, if any."""
+    owner = linear.weight.owner
+    if linear.weight_is_quantized or not isinstance(owner, axh.WeightOp):
+        return None
+    return owner
+
+
 @dataclass(frozen=True)
 class QuantizePass(ModulePass):
     """Quantize linear weights and set the hidden-state type (see the module docstring)."""
@@ -118,8 +128,11 @@ class QuantizePass(ModulePass):
         packed = checkpoint_quantization(reader) if reader is not None else None
         for fn in op.ops:
             if isinstance(fn, func.FuncOp):
+                folds: dict[str, tuple[str | None, str | None]] = {}
+                if self.method in AWQ_METHODS and self.weight_type in ("s4", "s8"):
+                    folds = self._fold_awq(fn, store)
                 for linear in [o for o in fn.walk() if isinstance(o, axh.LinearOp)]:
-                    self._quantize_linear(linear, store, packed)
+                    self._quantize_linear(linear, store, packed, folds)
                 self._set_hidden_type(fn, store)
         set_state(op, "axh-quantized")
         op.attributes["axc.weight_type"] = StringAttr(self.weight_type)
@@ -130,7 +143,8 @@ class QuantizePass(ModulePass):
     # -- weights ---------------------------------------------------------------------------
 
     def _quantize_linear(
-        self, linear: axh.LinearOp, store: WeightStore | None, packed: dict | None
+        self, linear: axh.LinearOp, store: WeightStore | None, packed: dict | None,
+        folds: dict[str, tuple[str | None, str | None]],
     ) -> None:
         weight_op = linear.weight.owner
         if linear.weight_is_quantized or not isinstance(weight_op, axh.WeightOp):
@@ -167,10 +181,10 @@ class QuantizePass(ModulePass):
         new_linear = axh.LinearOp(linear.input, new_w, bias, new_s)
         rewriter.replace_op(linear, new_linear)
         if store is not None:
-            if self.method == "gptq" and hessian_of(store, name) is None:
-                raise OpError(linear, f"quantize: method gptq needs a calibration Hessian for "
-                              f"{name} (axc.quant.calibrate + attach_calibration)")
-            self._register_quantized(store, name, tag, group)
+            if self.method in ("gptq", "awq-gptq") and hessian_of(store, name) is None:
+                raise OpError(linear, f"quantize: method {self.method} needs a calibration "
+                              f"Hessian for {name} (axc.quant.calibrate + attach_calibration)")
+            self._register_quantized(store, name, tag, group, folds.get(name, (None, None)))
 
     def _read_packed(self, linear: axh.LinearOp, store: WeightStore, qcfg: dict, name: str,
                      n: int, k: int) -> None:
@@ -195,17 +209,113 @@ class QuantizePass(ModulePass):
         rewriter.insert_op(ops, InsertPoint.before(linear))
         rewriter.replace_op(linear, axh.LinearOp(linear.input, new_w, linear.bias, new_s, new_z))
 
-    def _register_quantized(self, store: WeightStore, name: str, tag: str, group: int) -> None:
+    def _register_quantized(self, store: WeightStore, name: str, tag: str, group: int,
+                            fold: tuple[str | None, str | None]) -> None:
+        """Quantize lazily; `fold` names the AWQ input scales s (columns: W diag(s), and the
+        Hessian becomes diag(1/s) H diag(1/s)) and output scales r (rows: diag(1/r) W)."""
         cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        cols, rows = fold
 
         def both() -> tuple[np.ndarray, np.ndarray]:
             if "q" not in cache:
-                cache["q"] = quantize_weight(store.get(name), self.weight_type, group,
-                                             self.method, hessian_of(store, name))
+                weight, hessian = store.get(name), hessian_of(store, name)
+                if rows is not None:
+                    weight = weight / store.get(rows)[:, None]
+                if cols is not None:
+                    s = store.get(cols)
+                    weight = weight * s[None, :]
+                    if hessian is not None:
+                        hessian = hessian / s[:, None] / s[None, :]
+                cache["q"] = quantize_weight(weight, self.weight_type, group, self.method,
+                                             hessian)
             return cache["q"]
 
         store.put_lazy(f"{name}#{tag}", lambda: both()[0])
         store.put_lazy(f"{name}#{tag}.scale", lambda: both()[1])
+
+    # -- AWQ -------------------------------------------------------------------------------
+
+    def _fold_awq(
+        self, fn: func.FuncOp, store: WeightStore | None
+    ) -> dict[str, tuple[str | None, str | None]]:
+        """Find where AWQ input scales can be folded exactly and rewrite those producers.
+
+        * rms_norm -> linears only (q/k/v, gate/up): the norm weight becomes
+          `<norm weight>#awq` = (w + offset) / s - offset;
+        * swiglu/geglu -> linears only (down), its `up` operand a linear read only there: the
+          up linear's rows (and bias, `<bias>#awq`) are divided by s.
+        Linears whose input comes from anywhere else (o_proj: the attention output; fused
+        linears) are quantized by RTN (`awq`) or GPTQ (`awq-gptq`). Returns, per linear
+        weight name, the store names of its column scales and row scales (None: none)."""
+        folds: dict[str, tuple[str | None, str | None]] = {}
+        rewriter = Rewriter()
+        for op in list(fn.walk()):
+            if isinstance(op, axh.RMSNormOp):
+                target = op.weight.owner
+            elif isinstance(op, (axh.SwiGLUOp, axh.GeGLUOp)):
+                target = op.up.owner
+                if not (isinstance(target, axh.LinearOp) and len(list(op.up.uses)) == 1
+                        and _float_weight(target) is not None):
+                    continue
+            else:
+                continue
+            uses = list(op.results[0].uses)
+            readers = [use.operation for use in uses]
+            if not uses or not all(isinstance(use.operation, axh.LinearOp) and use.index == 0
+                                   and _float_weight(use.operation) is not None
+                                   for use in uses):
+                continue
+            if isinstance(op, axh.RMSNormOp) and not isinstance(target, axh.WeightOp):
+                continue
+            names = sorted(_float_weight(r).weight_name.data for r in readers)  # type: ignore
+            key = f"{names[0]}#awq.in_scale"
+            for name in names:
+                folds[name] = (key, folds.get(name, (None, None))[1])
+            if isinstance(op, axh.RMSNormOp):
+                self._fold_into_norm(op, key, store, rewriter)
+            else:
+                self._fold_into_rows(target, key, store, rewriter, folds)  # type: ignore
+            if store is not None and key not in store:
+                if hessian_of(store, names[0]) is None:
+                    raise OpError(readers[0], f"quantize: method {self.method} needs a "
+                                  f"calibration Hessian for {names[0]} "
+                                  "(axc.quant.calibrate + attach_calibration)")
+                group = None if self.weight_type == "s8" else self.group_size
+                store.put_lazy(key, lambda n=names, g=group: awq_scales(
+                    [store.get(x) for x in n], hessian_of(store, n[0]), self.weight_type,
+                    g or store.get(n[0]).shape[1]))
+        return folds
+
+    def _fold_into_norm(self, norm: axh.RMSNormOp, key: str, store: WeightStore | None,
+                        rewriter: Rewriter) -> None:
+        old = norm.weight.owner
+        assert isinstance(old, axh.WeightOp)
+        name = old.weight_name.data
+        new = axh.WeightOp(f"{name}#awq", norm.weight.type)
+        rewriter.insert_op(new, InsertPoint.before(norm))
+        norm.operands[1] = new.result
+        if not old.result.uses:
+            rewriter.erase_op(old)
+        offset = float(norm.weight_offset.value.data)
+        if store is not None:
+            store.put_lazy(new.weight_name.data, lambda: (
+                (store.get(name) + offset) / store.get(key) - offset).astype(np.float32))
+
+    def _fold_into_rows(self, up: axh.LinearOp, key: str, store: WeightStore | None,
+                        rewriter: Rewriter, folds: dict) -> None:
+        name = _float_weight(up).weight_name.data  # type: ignore[union-attr]
+        folds[name] = (folds.get(name, (None, None))[0], key)
+        bias = up.bias.owner if up.bias is not None else None
+        if isinstance(bias, axh.WeightOp):
+            bname = bias.weight_name.data
+            new = axh.WeightOp(f"{bname}#awq", up.bias.type)  # type: ignore[union-attr]
+            rewriter.insert_op(new, InsertPoint.before(up))
+            up.operands[2] = new.result
+            if not bias.result.uses:
+                rewriter.erase_op(bias)
+            if store is not None:
+                store.put_lazy(new.weight_name.data, lambda: (
+                    store.get(bname) / store.get(key)).astype(np.float32))
 
     # -- hidden state ----------------------------------------------------------------------
 

@@ -329,3 +329,100 @@ def test_tied_embedding_is_read_from_embed_tokens(tmp_path):
     assert "lm_head.weight" not in reader
     path = write_embedding(reader, tmp_path / "o", LLMConfig.from_pretrained_dir(folder))
     assert path.stat().st_size == 128 * 64 * 2
+
+
+# -- AWQ (input-feature scales folded into the producing op) --------------------------------
+
+
+def test_awq_scales_never_worse_than_rtn_with_salient_features():
+    from axc.quant import awq_scales
+
+    k = 128
+    x = RNG.standard_normal((1024, k)).astype(np.float32)
+    x[:, [5, 40, 77]] *= 25  # a few salient input features, as after a real rms_norm
+    w = (RNG.standard_normal((48, k)) * 0.05).astype(np.float32)
+    h = x.T @ x / len(x)
+    s = awq_scales([w], h, "s4", 32)
+    assert s.shape == (k,) and np.all(s > 0)
+    assert s[[5, 40, 77]].min() > np.median(s)  # salient features get finer steps
+    held_out = RNG.standard_normal((512, k)).astype(np.float32)
+    held_out[:, [5, 40, 77]] *= 25
+    rtn = _output_error(w, held_out, *quantize_symmetric(w, "s4", 32))
+    q, scale = quantize_weight(w * s, "s4", 32, "awq")
+    awq = float(np.mean((held_out @ (dequantize_weight(q, scale) / s - w).T) ** 2))
+    assert awq < 0.8 * rtn
+    assert np.all(np.abs(dequantize_weight(q, scale) - w * s) <= np.repeat(scale, 32, 1) / 2
+                  * (1 + 1e-6))  # still RTN on the scaled weight: half a step at most
+    flat = awq_scales([w], np.eye(k, dtype=np.float32), "s4", 32)  # no salient features
+    np.testing.assert_allclose(flat, 1.0)
+
+
+def _salient_tiny_qwen():
+    """A tiny qwen2 whose norms make a few activation features 20x larger (as real LLMs)."""
+    from tiny_models import tiny_model
+
+    model = tiny_model("qwen2")
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.input_layernorm.weight[[3, 17, 40]] *= 20
+            layer.post_attention_layernorm.weight[[9, 33]] *= 20
+            layer.mlp.up_proj.weight[[5, 70]] *= 20  # salient down_proj inputs too
+    return model
+
+
+def _quantized_layer(model, method, stats, weight_type="s4", hidden="fp32"):
+    config = model.config
+    module, traced = _layer(config)
+    arrays = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    store = WeightStore(None, {**arrays, **{k: v.numpy() for k, v in traced.buffers.items()}})
+    if stats is not None:
+        from axc.quant import attach_calibration
+
+        attach_calibration(store, stats)
+    q = (f"quantize{{weight-type={weight_type} group-size=32 hidden-type={hidden} "
+         f"method={method}}}")
+    with use_store(store):
+        run_pipeline(module, q)
+    return module, store
+
+
+def test_awq_pass_folds_scales_and_beats_rtn_on_a_layer():
+    model = _salient_tiny_qwen()
+    stats = calibrate(model, (np.arange(256) * 7) % 128, chunk=64)
+    inputs = _inputs(model.config)
+    ref_module, ref_store = _quantized_layer(model, "rtn", None, "fp32")
+    ref = _run(ref_module, inputs, ref_store)[0]
+    errors, types = {}, {}
+    for method in ("rtn", "awq", "awq-gptq"):
+        module, store = _quantized_layer(model, method, stats)
+        fn = next(iter(module.ops))
+        types[method] = (str(fn.function_type),
+                         sorted(f"{o.name} {r.type}" for o in fn.walk() for r in o.results))
+        errors[method] = float(np.mean((_run(module, inputs, store)[0] - ref) ** 2))
+        if method != "rtn":
+            text = str(module)
+            assert '"model.layers.0.input_layernorm.weight#awq"' in text
+            assert '"model.layers.0.post_attention_layernorm.weight#awq"' in text
+            assert '"model.layers.0.input_layernorm.weight"' not in text
+            # the fold is exact in float: the norm weight times s undoes the division
+            s = store.get("model.layers.0.self_attn.k_proj.weight#awq.in_scale")
+            np.testing.assert_allclose(
+                store.get("model.layers.0.input_layernorm.weight#awq") * s,
+                model.model.layers[0].input_layernorm.weight.detach().numpy(), rtol=1e-6)
+            q = store.get("model.layers.0.mlp.up_proj.weight#s4g32")
+            assert q.dtype == np.int8 and q.min() >= -8 and q.max() <= 7
+    assert types["awq"] == types["rtn"] == types["awq-gptq"]  # same IR shapes and types
+    assert errors["awq"] < 0.7 * errors["rtn"], errors
+    assert errors["awq-gptq"] < 0.7 * errors["rtn"], errors
+
+
+def test_awq_needs_calibration_and_keeps_the_ir_without_a_store():
+    from axc.diagnostics import OpError
+
+    model = _salient_tiny_qwen()
+    with pytest.raises(OpError, match="method awq needs a calibration Hessian"):
+        _quantized_layer(model, "awq", None)
+    module, _ = _layer(model.config)
+    run_pipeline(module, "quantize{weight-type=s4 group-size=32 method=awq}")
+    text = str(module)
+    assert text.count("#awq\"") == 2 and "#s4g32.scale" in text

@@ -3,6 +3,7 @@
 // RUN: axc-opt %s -p 'quantize{weight-type=bf16 hidden-type=fp16}' --split-input-file | filecheck %s --check-prefix=F16
 // RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 method=gptq}' --split-input-file | filecheck %s --check-prefix=GPTQ
 // RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 method=clip}' --split-input-file | filecheck %s --check-prefix=CLIP
+// RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 method=awq}' --split-input-file | filecheck %s --check-prefix=AWQ
 
 // A linear with a bias: s8 is per output channel ([N, 1] scales), s4 groups 32 input
 // features ([N, K/32] scales); the bias joins the hidden type; float weights are renamed to
@@ -89,4 +90,48 @@ func.func @method_recorded(%x: tensor<1x1x64xf32>) -> tensor<1x1x32xf32> {
   %w = axh.weight "l.weight" : tensor<32x64xf32>
   %y = axh.linear %x, %w : (tensor<1x1x64xf32>, tensor<32x64xf32>) -> tensor<1x1x32xf32>
   func.return %y : tensor<1x1x32xf32>
+}
+
+// -----
+
+// AWQ folds its input scales where that is exact: into the norm weight read only by the
+// q/k linears (`#awq`, then the hidden-type copy), and into the rows and bias of the up
+// linear read only by swiglu, whose result only the down linear reads. The gate linear
+// keeps its weight name (its integers are computed from the scaled weight); a linear fed
+// by anything else (here `%o`, the function argument) is quantized as it is. Shapes and
+// types are those of every other method.
+// AWQ-LABEL: func.func @awq_folds
+// AWQ: %[[NW:.*]] = axh.weight "n.weight#awq#bf16" : tensor<64xbf16>
+// AWQ: %[[N:.*]] = axh.rms_norm %{{.*}}, %[[NW]]
+// AWQ: axh.weight "q.weight#s4g32" : tensor<32x64xi4>
+// AWQ: axh.linear %[[N]], %{{.*}} scale
+// AWQ: axh.weight "k.weight#s4g32.scale" : tensor<32x2xbf16>
+// AWQ: axh.linear %[[N]], %{{.*}} scale
+// AWQ: axh.weight "up.weight#s4g32" : tensor<64x64xi4>
+// AWQ: %[[UB:.*]] = axh.weight "up.bias#awq#bf16" : tensor<64xbf16>
+// AWQ: axh.linear %[[N]], %{{.*}}, %[[UB]] scale
+// AWQ: %[[S:.*]] = axh.swiglu
+// AWQ: axh.linear %[[S]], %{{.*}} scale %{{.*}} : (tensor<1x3x64xbf16>, tensor<64x64xi4>, tensor<64x2xbf16>) -> tensor<1x3x64xbf16>
+// AWQ: axh.weight "o.weight#s4g32" : tensor<64x32xi4>
+// AWQ-NOT: #awq
+// GPTQ-LABEL: func.func @awq_folds
+// GPTQ-NOT: #awq
+func.func @awq_folds(%x: tensor<1x3x64xf32>, %o: tensor<1x3x32xf32>) -> (tensor<1x3x32xf32>, tensor<1x3x32xf32>, tensor<1x3x64xf32>, tensor<1x3x64xf32>) {
+  %nw = axh.weight "n.weight" : tensor<64xf32>
+  %n = axh.rms_norm %x, %nw {epsilon = 1.0e-06 : f32} : (tensor<1x3x64xf32>, tensor<64xf32>) -> tensor<1x3x64xf32>
+  %wq = axh.weight "q.weight" : tensor<32x64xf32>
+  %q = axh.linear %n, %wq : (tensor<1x3x64xf32>, tensor<32x64xf32>) -> tensor<1x3x32xf32>
+  %wk = axh.weight "k.weight" : tensor<32x64xf32>
+  %k = axh.linear %n, %wk : (tensor<1x3x64xf32>, tensor<32x64xf32>) -> tensor<1x3x32xf32>
+  %wg = axh.weight "gate.weight" : tensor<64x64xf32>
+  %g = axh.linear %x, %wg : (tensor<1x3x64xf32>, tensor<64x64xf32>) -> tensor<1x3x64xf32>
+  %wu = axh.weight "up.weight" : tensor<64x64xf32>
+  %bu = axh.weight "up.bias" : tensor<64xf32>
+  %u = axh.linear %n, %wu, %bu : (tensor<1x3x64xf32>, tensor<64x64xf32>, tensor<64xf32>) -> tensor<1x3x64xf32>
+  %s = axh.swiglu %g, %u : tensor<1x3x64xf32>
+  %wd = axh.weight "down.weight" : tensor<64x64xf32>
+  %d = axh.linear %s, %wd : (tensor<1x3x64xf32>, tensor<64x64xf32>) -> tensor<1x3x64xf32>
+  %wo = axh.weight "o.weight" : tensor<64x32xf32>
+  %y = axh.linear %o, %wo : (tensor<1x3x32xf32>, tensor<64x32xf32>) -> tensor<1x3x64xf32>
+  func.return %q, %k, %d, %y : tensor<1x3x32xf32>, tensor<1x3x32xf32>, tensor<1x3x64xf32>, tensor<1x3x64xf32>
 }
