@@ -543,7 +543,14 @@ def _sha(raw: bytes) -> str:
 def build_model(program: ProgramOp, weights: Mapping[str, Any], *,
                 metadata: Mapping[str, object] | None = None, chip: Any = None) -> bytes:
     """The bytes of the axmodel of `program` (what `write_axmodel` writes)."""
-    program.verify()
+    from xdsl.utils.exceptions import VerifyException
+
+    try:
+        program.verify()
+    except VerifyException as err:
+        first = (str(err).strip().splitlines() or ["invalid program"])[0]
+        raise AxcError(f"program @{program.sym_name.data} does not verify, not writing it: "
+                       f"{first}") from err
     groups = sorted(program.groups(), key=lambda g: g.index.value.data)
     if not groups:
         raise AxcError(f"program @{program.sym_name.data} has no groups: nothing to write")
@@ -747,6 +754,14 @@ def load_bytes(data: bytes, path: Path | None = None, *, share_program: bool = T
         doc = json.loads(props["axc.metadata"])
     except (KeyError, ValueError) as err:
         raise _fail(where, "missing or invalid axc.metadata") from err
+    try:
+        return _from_proto(model, doc, path, where, share_program)
+    except (KeyError, TypeError, AttributeError) as err:  # a writer's bug, not corruption
+        raise _fail(where, f"malformed axc.metadata ({type(err).__name__}: {err})") from err
+
+
+def _from_proto(model: onnx.ModelProto, doc: dict[str, Any], path: Path | None, where: Any,
+                share_program: bool) -> AxModel:
     tensors = {t.name: t for t in model.graph.initializer}
     blobs: dict[str, bytes] = {}
     for name, digest in doc["blobs"].items():
