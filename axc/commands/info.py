@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
 
     meta = model.metadata
     console = Console()
+    if not console.is_terminal:  # piped: do not squeeze the tables into 80 columns
+        console = Console(width=160)
     mode = f" {meta['npu_mode']}" if meta.get("npu_mode") else ""
     console.print(f"[bold]{args.file}[/]: program @{meta['program']['name']} for "
                   f"{meta['chip']}{mode}, axmodel format {meta['format_version']}, written by "
