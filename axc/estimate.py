@@ -68,51 +68,74 @@ def _weight_bytes(program) -> int:
     return sum(sizes.values())
 
 
-def estimate(input_path: str | Path, options: EstimateOptions) -> EstimateReport:
-    """Compile one layer per kind and the post layer; replay them on the chip."""
-    from axc.chip import load_chip
+@dataclass
+class CompiledModel:
+    """The compiled programs of a model: one per distinct layer kind (with how many layers
+    share it) and the post program. Replaying them on a chip gives the estimate, so a
+    calibration can compile once and replay under many parameter sets."""
+
+    llm: object
+    options: EstimateOptions
+    layers: list[tuple[str, int, object]]  # (kind name, layers of this kind, program)
+    post: object
+
+
+def compile_model(input_path: str | Path, options: EstimateOptions) -> CompiledModel:
+    """Compile one layer per kind and the post layer through the build's pipelines."""
+    from axc.frontend.config import LLMConfig
     from axc.frontend.pipeline import import_layer, import_post, run_pipeline, shape_groups
-    from axc.sim.timing import simulate_program
 
     if options.prefill_len > options.kv_cache_len:
         raise AxcError(f"--prefill_len {options.prefill_len} exceeds --kv_cache_len "
                        f"{options.kv_cache_len}: the prefill must fit in the KV cache")
-    from axc.frontend.config import LLMConfig
-
     llm = LLMConfig.from_pretrained_dir(input_path)
-    chip = load_chip(options.chip, options.npu_mode)
     config = llm.hf
     kinds = [llm.layer_kinds()[i] for i in range(llm.num_hidden_layers)]
-    count = Counter(kinds)
     groups = shape_groups(options.prefill_len, options.kv_cache_len)
+    layers = []
+    for kind, n in Counter(kinds).items():
+        module = import_layer(config, kinds.index(kind), groups)
+        run_pipeline(module, f"llm-layer{{{options.pipeline_options()}}}")
+        name = f"{kind.attention}" + (f"@{kind.sliding_window}" if kind.sliding_window else "")
+        layers.append((name, n, next(iter(module.ops))))
+    post = import_post(config)
+    run_pipeline(post, f"llm-post{{{options.pipeline_options()}}}")
+    return CompiledModel(llm, options, layers, next(iter(post.ops)))
+
+
+def replay(compiled: CompiledModel, chip) -> EstimateReport:
+    """Replay compiled programs on `chip` (a `Chip`, e.g. with refitted parameters)."""
+    from axc.sim.timing import simulate_program
+
+    llm, options = compiled.llm, compiled.options
     report = EstimateReport(llm.model_type, llm.num_hidden_layers, chip.name, chip.npu_mode,
                             asdict(options))
     weight_bytes = 0
-    for kind, n in count.items():
-        first = kinds.index(kind)
-        module = import_layer(config, first, groups)
-        run_pipeline(module, f"llm-layer{{{options.pipeline_options()}}}")
-        program = next(iter(module.ops))
+    for name, n, program in compiled.layers:
         timing = simulate_program(program, chip)
-        name = f"{kind.attention}" + (f"@{kind.sliding_window}" if kind.sliding_window else "")
         report.decode_layer_ms[name] = timing["decode"].time_ms
         report.prefill_layer_ms[name] = timing["prefill"].time_ms
         report.decode_ms_per_token += n * timing["decode"].time_ms
         report.ttft_ms += n * timing["prefill"].time_ms
         weight_bytes += n * _weight_bytes(program)
-    post = import_post(config)
-    run_pipeline(post, f"llm-post{{{options.pipeline_options()}}}")
-    post_program = next(iter(post.ops))
-    report.post_ms = next(iter(simulate_program(post_program, chip).values())).time_ms
+    report.post_ms = next(iter(simulate_program(compiled.post, chip).values())).time_ms
     report.ttft_ms += report.post_ms
     report.decode_ms_per_token += report.post_ms
     report.decode_tokens_per_s = 1000.0 / report.decode_ms_per_token
-    report.weight_bytes = weight_bytes + _weight_bytes(post_program)
+    report.weight_bytes = weight_bytes + _weight_bytes(compiled.post)
     kv_dim = llm.num_key_value_heads * llm.head_dim
     report.kv_cache_bytes = llm.num_hidden_layers * 2 * options.kv_cache_len * kv_dim * 2
     report.embedding_bytes = llm.vocab_size * llm.hidden_size * 2
     report.ddr_bytes_per_token = report.weight_bytes + report.kv_cache_bytes
     return report
+
+
+def estimate(input_path: str | Path, options: EstimateOptions) -> EstimateReport:
+    """Compile one layer per kind and the post layer; replay them on the chip."""
+    from axc.chip import load_chip
+
+    chip = load_chip(options.chip, options.npu_mode)
+    return replay(compile_model(input_path, options), chip)
 
 
 def print_report(report: EstimateReport, console=None) -> None:

@@ -323,10 +323,10 @@ def test_every_backend_pass_reports_its_pulsar2_stage(capfd):
 # -- the real lowering -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ocm_bytes", [0, 16384])
+@pytest.mark.parametrize("ocm_bytes", [0, 8192])
 def test_lowered_tiny_layer_is_bit_exact_after_swap_and_scheduling(ocm_bytes):
     """The real lowering of a tiny Qwen2 layer (decode + prefill), through DDR swap (the
-    program's 2 MiB, or 16 KiB which forces stores to scratch), deps and greedy EU
+    program's 2 MiB, or 8 KiB which forces stores to scratch), deps and greedy EU
     assignment, computes exactly what the unallocated program computes."""
     import numpy as np
     from xdsl.dialects import func
