@@ -323,6 +323,10 @@ def _covers(load: Access, acc: Access) -> bool:
     return bool(np.all((row < load.rows) & (col + acc.row_bytes <= load.row_bytes)))
 
 
+def _nothing() -> None:
+    """The deferred copy of a weight load whose destination is wholly overwritten unread."""
+
+
 def _describe(op: InstructionOp, pos: int) -> str:
     ident = op.get_id()
     return f"instruction {pos} ('{op.name}'{f', id {ident}' if ident is not None else ''})"
@@ -520,13 +524,18 @@ class CompiledGroup:
         return run
 
     def _partial_copies(self, op: InstructionOp, overwritten: frozenset[int]) -> dict[int, Fn]:
-        """For deferred plain weight loads that `op` partly overwrites with one contiguous
-        write (and does not read): copies of just the bytes that survive it."""
+        """For deferred weight loads that `op` overwrites without reading them: nothing when
+        one of its writes covers the whole destination, else (plain loads, one contiguous
+        write) copies of just the bytes that survive it."""
         writes = op.writes()
-        if len(writes) != 1 or writes[0].rows != 1:
-            return {}
-        start, end = writes[0].offset, writes[0].end
         result: dict[int, Fn] = {}
+        for j in list(overwritten):  # wholly overwritten (and not read): nothing survives
+            if any(_covers(w, self._loads[j].dst) for w in writes):
+                result[j] = _nothing
+        overwritten = overwritten - set(result)
+        if len(writes) != 1 or writes[0].rows != 1:
+            return result
+        start, end = writes[0].offset, writes[0].end
         for j in overwritten:
             load = self._loads[j]
             rows, _, _, _ = load.pattern
