@@ -764,6 +764,53 @@ def test_partially_overlapping_weight_loads():
         assert np.array_equal(eager.run(0, p.inputs, p.weights)["out"], expect)
 
 
+def test_wholly_overwritten_weight_load_and_double_buffering():
+    """Two weight tiles through one OCM buffer (double buffering's reuse): the second load
+    wholly overwrites the first, deferred one; each matmul still sees its own tile, on the
+    cached and the plain path, run after run."""
+    rng = _rng(24)
+    x = rng.standard_normal((1, 64)).astype(np.float32)
+    qa, sa = quantize_symmetric(rng.standard_normal((16, 64)).astype(np.float32), "s8", 64)
+    qb, sb = quantize_symmetric(rng.standard_normal((16, 64)).astype(np.float32), "s8", 64)
+    p = Prog()
+    xv = p.input("input", x, "bf16")
+    wa = p.weight("wa", qa, [16, 64], "s8")  # loaded into OCM tile T
+    sv = p.weight("sa", bf16_bits(sa), [16, 1], "bf16")
+    wb = p.weight("wb", qb, [16, 64], "s8", load=False)
+    sb_ddr = p.weight("sb", bf16_bits(sb), [16, 1], "bf16", load=False)
+    oa, ob = p.alloc([1, 16], "bf16"), p.alloc([1, 16], "bf16")
+    p.add(MatmulOp(xv, wa, oa, scale=sv))
+    for src, dst in ((wb, wa), (sb_ddr, sv)):  # tile T := wb, scales := sb (whole overwrite)
+        n = src.access().nbytes
+        p.add(DmaLoadOp(Region("ddr", src.offset.data, n), Region("ocm", dst.offset.data, n)))
+    p.add(MatmulOp(xv, wa, ob, scale=sv))
+    p.output("a", oa)
+    p.output("b", ob)
+    program = p.build()
+    lazy, eager = FunctionalSimulator(program), FunctionalSimulator(program, lazy_weights=False)
+    xe = _exact(x, "bf16")
+    expect_a = round_bf16(xe @ dequantize_weight(qa, sa).T)
+    expect_b = round_bf16(xe @ dequantize_weight(qb, sb).T)
+    for _ in range(3):
+        for sim in (lazy, eager):
+            got = sim.run(0, p.inputs, p.weights)
+            assert np.array_equal(got["a"], expect_a) and np.array_equal(got["b"], expect_b)
+    assert lazy.hits == 4 and lazy.misses == 2
+
+
+def test_bf16_input_as_raw_bits():
+    """A bf16 input fed as uint16 is taken bit for bit (the same as feeding its values)."""
+    p = _mlp_prog(25)
+    program = p.build()
+    bits = {**p.inputs, "input": bf16_bits(np.asarray(p.inputs["input"], np.float32))}
+    sim = FunctionalSimulator(program)
+    assert np.array_equal(sim.run(0, bits, p.weights)["output"],
+                          sim.run(0, p.inputs, p.weights)["output"])
+    odd = {**bits, "input": bits["input"] ^ np.uint16(1)}  # really the bits, not values
+    assert not np.array_equal(sim.run(0, odd, p.weights)["output"],
+                              sim.run(0, p.inputs, p.weights)["output"])
+
+
 # -- end to end: the lowering of a tiny qwen2 layer against the axh interpreter -------------
 
 LOWERING = "convert-axh-to-axnpu,axnpu-tile,axnpu-build-ops"
