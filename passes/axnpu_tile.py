@@ -257,9 +257,6 @@ class GroupTiler:
                     plans[id(ins)] = loads
                     absorbed.update(id(ld) for ld in loads.values())
         mlps = self._find_mlps(instrs, plans, readers)
-        if mlps:  # the MLP's matmuls tile their own intermediates
-            inside = {id(op) for mlp in mlps.values() for op in mlp}
-            self.row_block = self._row_block([i for i in instrs if id(i) not in inside])
         deferred = {id(op) for mlp in mlps.values() for op in mlp[:3]}
         for ins in instrs:
             ins.detach()
@@ -352,10 +349,10 @@ class GroupTiler:
                              self.units)
         x = gate.x
         xb = _bits(x) // 8
-        # M tiles: what the budget leaves beside the weight tile (an x tile over several of
-        # the group's row blocks makes them one temporary, which fits by construction)
+        # M tiles: what the budget leaves beside the weight tile, along the group's row
+        # blocks (x stays in per-block temporaries, so its producers overlap the MLP)
         w_tile = tj * k * _bits(gate.w) // 8
-        tm = max(1, min(m, (self.budget - w_tile) // (k * xb + tj * 4)))
+        tm = max(1, min(m, (self.budget - w_tile) // (k * xb + tj * 4), self.row_block))
         if tm < m:
             tm = pow2_floor(tm)
         wd_tile = tnd * tj * _bits(down.w) // 8
