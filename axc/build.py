@@ -403,11 +403,11 @@ class _Builder:
 _WORKER: _Builder | None = None
 
 
-def _worker_build_layer(i: int) -> tuple[int, bool, float]:
-    """Entry point of a forked worker: the builder (with its kinds and compile cache in
-    memory) is inherited from the parent."""
+def _worker_job(job: int | str):
+    """Entry point of a forked worker: layer `job` or the post model. The builder (with its
+    kinds and compile cache in memory) is inherited from the parent."""
     assert _WORKER is not None
-    return _WORKER.build_layer(i)
+    return _WORKER.build_post() if job == "post" else _WORKER.build_layer(int(job))
 
 
 def build(options: BuildOptions, console=None) -> BuildResult:
@@ -449,18 +449,19 @@ def build(options: BuildOptions, console=None) -> BuildResult:
         result.kinds_compiled = builder.cache.misses
 
         n = llm.num_hidden_layers
-        task = progress.add_task("building llm decode layers", total=n)
+        layer_task = progress.add_task("building llm decode layers", total=n)
+        post_task = progress.add_task("building llm post layer", total=1)
         t0 = time.perf_counter()
-        for _i, skipped, _ in _run_layers(builder, options.parallel):
-            result.layers_skipped += skipped
-            result.layers_built += not skipped
-            progress.advance(task)
-        seconds["layers"] = time.perf_counter() - t0
-
-        task = progress.add_task("building llm post layer", total=1)
-        _, post_s, post_ms = builder.build_post()
-        seconds["post"] = post_s
-        progress.advance(task)
+        post_ms: dict = {}
+        for job, done in _run_jobs(builder, options.parallel):
+            if job == "post":
+                _, seconds["post"], post_ms = done
+                progress.advance(post_task)
+            else:
+                result.layers_skipped += done[1]
+                result.layers_built += not done[1]
+                progress.advance(layer_task)
+        seconds["layers+post"] = time.perf_counter() - t0
 
         task = progress.add_task("writing embedding and configs", total=1)
         t0 = time.perf_counter()
@@ -483,7 +484,12 @@ def build(options: BuildOptions, console=None) -> BuildResult:
                   f"kind(s) scheduled, in {seconds['total']:.1f} s")
     console.print(f"[green]SUCCESS[/] output: {out}")
     if options.check_level:
+        import gc
+
         from axc.checks import check_level_1, check_level_2
+
+        del builder, progress  # the traced kinds and compiled programs: the check needs room
+        gc.collect()
 
         if options.check_level == 1:
             check_level_1(options, out, console)
@@ -492,11 +498,15 @@ def build(options: BuildOptions, console=None) -> BuildResult:
     return result
 
 
-def _run_layers(builder: _Builder, parallel: int):
+def _run_jobs(builder: _Builder, parallel: int):
+    """Yield ("layer" | "post", result) as the layers and the post model are built: in this
+    process, or with `parallel` > 1 in forked workers (the post model, the longest job,
+    first)."""
     n = builder.llm.num_hidden_layers
-    if parallel <= 1 or n <= 1:
+    if parallel <= 1:
         for i in range(n):
-            yield builder.build_layer(i)
+            yield "layer", builder.build_layer(i)
+        yield "post", builder.build_post()
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -504,11 +514,12 @@ def _run_layers(builder: _Builder, parallel: int):
     global _WORKER
     _WORKER = builder
     try:
-        with ProcessPoolExecutor(min(parallel, n),
+        with ProcessPoolExecutor(min(parallel, n + 1),
                                  mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_worker_build_layer, i) for i in range(n)]
+            futures = {pool.submit(_worker_job, "post"): "post"}
+            futures.update({pool.submit(_worker_job, i): "layer" for i in range(n)})
             for future in as_completed(futures):
-                yield future.result()
+                yield futures[future], future.result()
     finally:
         _WORKER = None
 

@@ -70,9 +70,9 @@ def test_engine_matches_transformers(gemma):
     # teacher-forced logits, position by position, through the cache the engine filled
     engine.reset()
     first = engine.prefill(PROMPT[:30])
-    assert _cos(first, hf.logits[0][0]) > 0.99999
+    assert _cos(first, hf.logits[0][0]) > 0.9999  # the lm_head is bf16 (post_weight_type)
     for step, token in enumerate(expected[:-1], start=1):
-        assert _cos(engine.step(token), hf.logits[step][0]) > 0.99999
+        assert _cos(engine.step(token), hf.logits[step][0]) > 0.9999
 
 
 def test_chunked_prefill_equals_token_by_token(qwen_w8):
