@@ -7,8 +7,9 @@
 Both get the same chat-template ids (`axc.runtime.tokenizer.LocalTokenizer`) and decode
 greedily. Prints one table: TTFT and decode tokens/s measured on this host for transformers
 (float32, KV cache) and for the axc runtime (the functional simulator), the chip's predicted
-figures, the answers and whether their first sentences agree. The default model folder is
-Qwen2.5-Coder-0.5B-Instruct from `axc models pull`.
+figures, the answers and whether their first sentences agree. "CPU s/token" is the process
+CPU time per decode step (all threads): on a shared machine it is steadier than wall time.
+The default model folder is Qwen2.5-Coder-0.5B-Instruct from `axc models pull`.
 """
 
 from __future__ import annotations
@@ -37,26 +38,32 @@ def run_transformers(model_dir: Path, ids: list[int], eos: set[int], max_new: in
         t0 = time.perf_counter()
         res = model(torch.tensor([ids]), use_cache=True)
         token = int(res.logits[0, -1].argmax())
-        t_first = time.perf_counter()
+        t_first, c_first = time.perf_counter(), time.process_time()
         past = res.past_key_values
         while token not in eos and len(out) < max_new:
             out.append(token)
             res = model(torch.tensor([[token]]), past_key_values=past, use_cache=True)
             past = res.past_key_values
             token = int(res.logits[0, -1].argmax())
-        t_end = time.perf_counter()
+        t_end, c_end = time.perf_counter(), time.process_time()
     steps = max(len(out) - 1, 0)  # the decode steps that produced tokens 2..n
     return {"tokens": out, "ttft_ms": (t_first - t0) * 1000,
-            "tokens_per_s": steps / (t_end - t_first) if steps else 0.0}
+            "tokens_per_s": steps / (t_end - t_first) if steps else 0.0,
+            "cpu_s_per_token": (c_end - c_first) / steps if steps else 0.0}
 
 
 def run_axc(folder: Path, ids: list[int], max_new: int) -> dict:
     from axc.runtime.engine import LLMEngine
 
     engine = LLMEngine(folder, progress=False)
-    out = list(engine.generate(ids, max_new_tokens=max_new))
+    out, cpu = [], []
+    for token in engine.generate(ids, max_new_tokens=max_new):
+        out.append(token)
+        cpu.append(time.process_time())
     s = engine.stats
+    steps = len(out) - 1
     return {"tokens": out, "ttft_ms": s.ttft_ms, "tokens_per_s": s.decode_tokens_per_s,
+            "cpu_s_per_token": (cpu[-1] - cpu[0]) / steps if steps > 0 else 0.0,
             "predicted_ttft_ms": s.predicted_ttft_ms,
             "predicted_tokens_per_s": s.predicted_decode_tokens_per_s,
             "chip": engine.config.get("chip", "chip"), "stop_reason": engine.stop_reason}
@@ -130,16 +137,17 @@ def main() -> None:
 
     table = Table(title=f"{args.prompt!r}: {len(ids)} prompt tokens, greedy, at most "
                   f"{args.max_new_tokens} new")
-    for col in ("runtime", "TTFT ms (host)", "token/s (host)", "new tokens", "answer"):
+    for col in ("runtime", "TTFT ms (host)", "token/s (host)", "CPU s/token", "new tokens",
+                "answer"):
         table.add_column(col)
     for name, r in rows.items():
         r["answer"] = tok.decode(r["tokens"])
         table.add_row(name, f"{r['ttft_ms']:.1f}", f"{r['tokens_per_s']:.2f}",
-                      str(len(r["tokens"])), r["answer"])
+                      f"{r['cpu_s_per_token']:.3f}", str(len(r["tokens"])), r["answer"])
     axc = rows.get("axc run (simulator)")
     if axc:
         table.add_row(f"{axc['chip']} predicted", f"{axc['predicted_ttft_ms']:.1f}",
-                      f"{axc['predicted_tokens_per_s']:.2f}", "", "")
+                      f"{axc['predicted_tokens_per_s']:.2f}", "", "", "")
     console = Console()
     console.print(table)
     if axc:
