@@ -69,6 +69,9 @@ def layer0_cosines(input_path: str | Path, folder: str | Path, model=None) -> di
 
     folder = Path(folder)
     config = load_folder_config(folder)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the check's own table is the output
     if model is None:
         model = AutoModelForCausalLM.from_pretrained(input_path, dtype=torch.float32).eval()
     session = InferenceSession(folder / (config["template_filename_axmodel"] % 0))
