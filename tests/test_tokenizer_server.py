@@ -28,7 +28,8 @@ def _qwen_dir():
     return path if (path / "tokenizer.json").is_file() else None
 
 
-pytestmark = pytest.mark.skipif(_qwen_dir() is None, reason=f"{QWEN} is not cached")
+pytestmark = [pytest.mark.real_model,
+              pytest.mark.skipif(_qwen_dir() is None, reason=f"{QWEN} is not cached")]
 
 TEXTS = [
     "who are you?",

@@ -106,7 +106,7 @@ _REPLY_MARK = "\x00axc-previous-answer\x00"
 def _after(full: str, previous: str, marked: bool) -> str:
     """The template text the KV cache does not hold yet: after `previous` and, when `marked`,
     after the previous answer (which the runtime fed token by token as it was generated)."""
-    at = full.find(_REPLY_MARK) if marked else len(previous)
+    at = full.find(_REPLY_MARK, len(previous)) if marked else len(previous)
     if not full.startswith(previous) or at < len(previous):
         raise AxcError(
             "the chat template does not extend the previous turn (it rewrites the history); "
