@@ -529,6 +529,7 @@ def test_real_qwen_layers_from_axmodel_files(qwen, wt, layer):
 
     llm, hf, groups, built = qwen
     path, funcs, store = built[wt, layer]
+    onnx.checker.check_model(str(path))
     sess = InferenceSession(path)
     gen = torch.Generator().manual_seed(layer)
     hf_layer = hf.model.layers[layer]
