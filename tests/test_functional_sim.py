@@ -988,3 +988,22 @@ def test_rope_f32_tables_keep_cos_sin_unrounded():
     out[..., i + hd // 2] = xe[..., i + hd // 2] * c + xe[..., i] * s
     assert np.array_equal(got["f32_tables"], round_bf16(out.reshape(tokens, -1)))
     assert not np.array_equal(got["f32_tables"], got["bf16_tables"])
+
+
+def test_one_blas_thread_during_a_run_restored_after():
+    from axc.sim import blas
+
+    found = blas._openblas()  # noqa: SLF001
+    if found is None:
+        pytest.skip("numpy has no OpenBLAS here")
+    get, put = found
+    put(2)
+    p = _mlp_prog(26)
+    program = p.build()
+    seen = []
+    sim = FunctionalSimulator(program)
+    compiled = sim.compiled(0)
+    first = compiled.instrs[0].fn
+    compiled.instrs[0].fn = lambda: (seen.append(get()), first())
+    sim.run(0, p.inputs, p.weights)
+    assert seen == [1] and get() == 2

@@ -73,6 +73,7 @@ from axc.dialects.axnpu import (
 )
 from axc.errors import AxcError
 from axc.numerics import bf16_bits, dequantize_weight, unpack_s4
+from axc.sim import blas
 
 Weights = Mapping[str, Any] | Callable[[str], Any]
 Fn = Callable[[], None]
@@ -1028,19 +1029,23 @@ class CompiledGroup:
         self._fill_inputs(inputs)
         self._live.clear()
         instrs = self.instrs
-        with np.errstate(all="ignore"):  # inf and NaN are values, as on the device
-            if profile is None:
-                for pos in self.order(shuffle_seed):
-                    instrs[pos].fn()
-            else:
-                clock = time.perf_counter
-                for pos in self.order(shuffle_seed):
-                    instr = instrs[pos]
-                    start = clock()
-                    instr.fn()
-                    entry = profile.setdefault(instr.label, [0.0, 0])
-                    entry[0] += clock() - start
-                    entry[1] += 1
+        threads = blas.one_thread()  # small tiles: BLAS threads cost more than they give
+        try:
+            with np.errstate(all="ignore"):  # inf and NaN are values, as on the device
+                if profile is None:
+                    for pos in self.order(shuffle_seed):
+                        instrs[pos].fn()
+                else:
+                    clock = time.perf_counter
+                    for pos in self.order(shuffle_seed):
+                        instr = instrs[pos]
+                        start = clock()
+                        instr.fn()
+                        entry = profile.setdefault(instr.label, [0.0, 0])
+                        entry[0] += clock() - start
+                        entry[1] += 1
+        finally:
+            blas.restore(threads)
         return self.outputs()
 
     def outputs(self) -> dict[str, np.ndarray]:
