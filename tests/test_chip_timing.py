@@ -452,3 +452,27 @@ def test_chip_files_predict_every_board_row_within_25_percent():
         pred = cal.predict(shape, load_chip(row.chip))
         assert pred.ttft_ms == pytest.approx(row.ttft_ms, rel=0.25), row
         assert pred.decode_tps == pytest.approx(row.decode_tps, rel=0.25), row
+
+
+@pytest.mark.skipif(not (SHARED / "boards").is_dir(), reason="shared/boards is absent")
+def test_compiled_qwen_layer_meets_the_board_and_the_ddr_roofline():
+    """The programs the compiler emits for Qwen2.5-0.5B (not the analytical workload):
+    decode streams its bytes at >= 80% of the bandwidth the chip file declares, prefill
+    spills almost nothing (the streamed MLP), and TTFT / decode tokens/s are within 25% of
+    the board row."""
+    from axc.estimate import EstimateOptions, compile_model, replay
+    from axc.sim.timing import simulate_program
+
+    compiled = compile_model(SHARED / "boards" / "qwen2.5-0.5b" / "config.json",
+                             EstimateOptions(strategy="onepass"))
+    (_, layers, program), = compiled.layers
+    timing = simulate_program(program, AX650)
+    decode, prefill = timing["decode"], timing["prefill"]
+    assert decode.ddr_gbps >= 0.8 * AX650.ddr_gbps
+    weights = sum(b.view.rows * b.view.row_bytes for b in program.group("prefill").buffers()
+                  if b.kind.data == "weight")
+    assert prefill.ddr_bytes <= 1.1 * weights  # weights once, activations stay on chip
+    report = replay(compiled, AX650)
+    assert layers == 24
+    assert report.ttft_ms == pytest.approx(124.0, rel=0.25)
+    assert report.decode_tokens_per_s == pytest.approx(32.0, rel=0.25)
