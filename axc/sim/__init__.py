@@ -6,7 +6,8 @@ optional Chrome/Perfetto trace of the EU timeline.
 
 Functional mode (`axc.sim.functional`): execute a group's instruction stream bit-for-bit on a
 model of DDR and OCM (`run_group`, `run_program`; `FunctionalSimulator` keeps the compiled
-groups and the dequantised-weight cache of one program).
+groups and the dequantised-weight cache of one program; `axc.sim.blas` keeps numpy's OpenBLAS
+on one thread while a group runs).
 """
 
 from axc.sim.functional import (
