@@ -40,7 +40,8 @@ def _backend_text(o: dict[str, object]) -> str:
     strategy = _opt(o, "strategy", "greedy")
     target = f'chip="{chip}"' + (f' npu_mode="{mode}"' if mode else "")
     return (f"convert-axh-to-axnpu{{{target}}},axnpu-tile,axnpu-build-ops,"
-            f"axnpu-insert-ddr-swap,axnpu-calc-deps,axnpu-assign-eu{{strategy={strategy}}}")
+            f"axnpu-insert-ddr-swap,axnpu-calc-deps,axnpu-assign-eu{{strategy={strategy} "
+            f"{target.replace('npu_mode', 'npu-mode')}}}")
 
 
 def _llm_layer_quantize(o: dict[str, object]) -> str:
