@@ -412,4 +412,10 @@ def format_rows(report: AccuracyReport) -> list[tuple[str, str]]:
 
 
 def save_json(report: AccuracyReport, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(report.to_json(), indent=2))
+    """Write atomically (temp file + os.replace): a killed run leaves no half report."""
+    import os
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(report.to_json(), indent=2))
+    os.replace(tmp, path)

@@ -13,6 +13,22 @@ Methods (pass option `method`, `axc accuracy --quant_method`):
   order: the chip dequantizes contiguous groups), each group's scale is chosen by the
   activation-weighted clip search on the error-updated weights when its first column is
   reached.
+* `awq`: AWQ (Lin et al. 2023): per input feature scales s = rms(x)^alpha (alpha searched
+  per group of linears reading one input, `awq_scales`) multiply the weight columns before
+  RTN; the quantize pass folds 1/s exactly into the op that produces the input (the rms_norm
+  weight for q/k/v and gate/up, the up linear's rows for down), so the chip runs the same
+  integers, bf16 scales and bf16 norm weights as for any other method. o_proj (its input is
+  the attention output) stays RTN.
+* `awq-gptq`: the AWQ scaling, then GPTQ (no Hessian shrinkage) on the scaled weights with the
+  scaled Hessian diag(1/s) H diag(1/s).
+* `asym`: round to nearest with a zero point per (output channel, group): the group's
+  [min, max] (widened to hold 0) maps onto all 16 levels, `w = (q - zero) * scale` with
+  q a signed 4-bit integer, zero an integer in the same range (stored as bf16) and a bf16
+  scale, exactly the dequantisation the runtime
+  already runs for GPTQ/AWQ checkpoints (docs/numerics.md rule 5). A symmetric scale wastes
+  about half a level per group (the absmax side sets the step for both signs); on
+  Qwen2.5-Coder-0.5B this halves the perplexity increase (docs/accuracy.md). Needs no
+  calibration.
 * `auto` (the default): `rtn`, the best end to end on Qwen2.5-Coder-0.5B w4a16 g128 in our
   measurements (docs/accuracy.md): the weight-MSE clip search clips the outlier weights that
   matter most, and GPTQ calibrated on ~1k tokens overfits its calibration text even with
@@ -39,19 +55,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from axc.errors import AxcError
-from axc.numerics import INT_RANGES, dequantize_weight, quantize_symmetric
+from axc.numerics import INT_RANGES, quantize_symmetric, round_bf16
 
 if TYPE_CHECKING:
     import torch
 
-QUANT_METHODS = ("auto", "rtn", "clip", "gptq", "awq", "awq-gptq")
+QUANT_METHODS = ("auto", "rtn", "clip", "gptq", "awq", "awq-gptq", "asym")
+#: methods whose integers come with a zero point per group (`linear ... zero`)
+ZERO_POINT_METHODS = ("asym",)
 #: methods that scale input features (AWQ) and need the quantize pass to fold the scales
 AWQ_METHODS = ("awq", "awq-gptq")
 #: AWQ exponents tried: s = rms(x)^alpha, alpha in 0, 1/AWQ_GRID, ..., 1
-AWQ_GRID = 20
-#: above this many input features the AWQ search weighs errors by diag(H) only (the full
-#: quadratic form costs N*K^2 per exponent tried)
-AWQ_FULL_H_MAX = 1024
+AWQ_GRID = 10
+
 #: clip ratios tried per group (1.0 = plain absmax)
 CLIP_GRID = tuple(float(c) for c in np.round(np.linspace(1.0, 0.6, 17), 4))
 HESSIAN_TAG = "#calib.hessian"
@@ -71,6 +87,27 @@ def resolve_method(method: str, weight_type: str, has_hessian: bool) -> str:
         raise AxcError(f"quantize: method {method!r} needs calibration statistics "
                        "(axc.quant.calibrate + attach_calibration) in the weight store")
     return method
+
+
+def quantize_asymmetric(
+    weight: np.ndarray, weight_type: str, group_size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """RTN with zero points: (int8 values, bf16-valued scales [N, G], zeros [N, G]: integers
+    as float32, exact in the bf16 the IR types them with) with
+    `w ~= (q - zero) * scale`, q and zero in the type's range. The range is widened to hold
+    0 so that the zero point is an integer in range; the scale is rounded to bf16 before the
+    integers are computed (the step the chip uses), so |w - deq| <= scale / 2."""
+    lo, hi = INT_RANGES[weight_type]
+    n, k = weight.shape
+    if group_size <= 0 or k % group_size:
+        raise ValueError(f"group size {group_size} does not divide {k} input features")
+    w = np.asarray(weight, dtype=np.float32).reshape(n, k // group_size, group_size)
+    top = np.maximum(w.max(axis=2), 0)
+    bottom = np.minimum(w.min(axis=2), 0)
+    scale = round_bf16(np.maximum((top - bottom) / np.float32(hi - lo), np.float32(1e-10)))
+    zero = np.clip(np.rint(-bottom / scale) + lo, lo, hi)
+    q = np.clip(np.rint(w / scale[:, :, None]) + zero[:, :, None], lo, hi)
+    return q.astype(np.int8).reshape(n, k), scale, zero.astype(np.float32)
 
 
 def quantize_weight(
@@ -155,9 +192,10 @@ def awq_scales(
     Quantizing W diag(s) and feeding x / s (the pass folds 1/s into the op that produces x)
     gives salient input features (large rms(x)) finer steps. s = rms(x)^alpha normalised to a
     geometric mean of 1 over the used features; alpha is searched over `grid` + 1 values for
-    the least output error sum tr(dW H dW^T) of RTN on W diag(s) (dW the error after undoing
-    s), diag(H)-weighted when K > AWQ_FULL_H_MAX. alpha = 0 (s = 1, plain RTN) is a
-    candidate, so the result is never worse than RTN by this measure."""
+    the least output error tr(dW H dW^T) of RTN on W diag(s), summed over the linears (dW the
+    weight error after undoing s). alpha = 0 (s = 1: plain RTN) is a candidate, so the
+    result is never worse than RTN by this measure. The error is evaluated exactly on H's
+    top AWQ_RANK eigen-directions plus a diagonal estimate of the rest (`_error_factor`)."""
     import torch
 
     h = torch.from_numpy(np.array(hessian, dtype=np.float32))
@@ -165,21 +203,68 @@ def awq_scales(
     diag = torch.diag(h)
     live = diag > 0
     rms = torch.where(live, diag.clamp_min(1e-30).sqrt(), torch.ones_like(diag))
+    factor, rest = _error_factor(h)
     ws = [torch.from_numpy(np.array(w, dtype=np.float32)) for w in weights]
-    full = k <= AWQ_FULL_H_MAX
+    lo, hi = INT_RANGES[weight_type]
     best_err, best = float("inf"), torch.ones(k)
     for step in range(grid + 1):
         s = rms.pow(step / grid)
-        s = s / torch.exp(torch.log(s[live]).mean()) if bool(live.any()) else s
+        if bool(live.any()):
+            s = s / torch.exp(torch.log(s[live]).mean())
         s = torch.where(live, s, torch.ones_like(s))
         err = 0.0
         for w in ws:
-            q, scale = quantize_symmetric((w * s).numpy(), weight_type, group_size)
-            dw = torch.from_numpy(dequantize_weight(q, scale)) / s - w
-            err += float((dw @ h * dw).sum()) if full else float((dw * dw * diag).sum())
+            dw = _rtn_torch(w * s, lo, hi, group_size) / s - w
+            err += float((dw @ factor).square().sum() + (dw.square() @ rest).sum())
         if err < best_err:
             best_err, best = err, s
     return best.numpy()
+
+
+#: eigen-directions of H on which the AWQ search measures the output error exactly
+AWQ_RANK = 128
+
+
+def _error_factor(h):
+    """(C [K, r], d [K]) with tr(dW H dW^T) ~= |dW C|^2 + sum(dW^2 d): C spans H's top r
+    eigen-directions (scaled by sqrt(eigenvalue)), d is the diagonal H keeps beyond them.
+    Exact when rank(H) <= r; for K = 4864 it avoids an N*K^2 product per candidate."""
+    import torch
+
+    k = h.shape[0]
+    if k <= AWQ_RANK:
+        values, vectors = torch.linalg.eigh(h)
+    else:  # the top r only: a few subspace iterations (a full eigh of 4864^2 takes seconds)
+        values, vectors = _top_eigen(h, AWQ_RANK)
+    values = values.clamp_min(0)
+    factor = vectors * values.sqrt()
+    rest = (torch.diag(h) - (vectors.square() * values).sum(1)).clamp_min(0)
+    return factor, rest
+
+
+def _top_eigen(h, rank: int, iterations: int = 4):
+    """Top `rank` eigenpairs of a symmetric PSD h by block subspace iteration (seeded, so
+    the result is deterministic)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    basis = torch.randn(h.shape[0], rank + 16, generator=gen, dtype=h.dtype)
+    for _ in range(iterations):
+        basis, _ = torch.linalg.qr(h @ basis)
+    small = basis.T @ h @ basis
+    values, vectors = torch.linalg.eigh(small)
+    top = torch.argsort(values, descending=True)[:rank]
+    return values[top], basis @ vectors[:, top]
+
+
+def _rtn_torch(w, lo: int, hi: int, group_size: int):
+    """quantize_symmetric then dequantize, in torch (same bf16 scale rounding), for searches."""
+    import torch
+
+    n, k = w.shape
+    wg = w.reshape(n, k // group_size, group_size)
+    scale = (wg.abs().amax(2) / hi).clamp_min(1e-10).to(torch.bfloat16).float()[..., None]
+    return (torch.clamp(torch.round(wg / scale), lo, hi) * scale).reshape(n, k)
 
 
 # -- GPTQ ----------------------------------------------------------------------------------

@@ -12,9 +12,17 @@ Postcondition (state `axh-quantized`):
 - the module records `axc.weight_type`, `axc.hidden_type`, `axc.group_size` and
   `axc.quant_method`.
 
-`method` (rtn | clip | gptq | auto) picks the algorithm of `axc.quant` (`auto` = rtn, the best
-measured; gptq reads calibration Hessians `<weight>#calib.hessian` from the store, clip uses
-their diagonal as feature importance when present).
+`method` (rtn | clip | gptq | awq | awq-gptq | auto) picks the algorithm of `axc.quant`
+(`auto` = rtn; gptq reads calibration Hessians `<weight>#calib.hessian` from the store, clip
+uses their diagonal as feature importance when present). awq and awq-gptq (integer weight
+types only) also rewrite the IR: the rms_norm weight read only by linears becomes
+`<norm weight>#awq` = (w + offset) / s - offset, and the up linear read only by a
+swiglu/geglu read only by linears gets its bias renamed `<bias>#awq` = b / s; the store holds
+the input scales as `<first linear weight>#awq.in_scale`. Shapes and types do not change.
+asym gives each quantized linear a zero point operand `<weight>#s4g128.zero` (bf16 [N, G]
+holding integers of the weight type's range, exactly) beside its integers and bf16 scales:
+`w = (q - zero) * scale`, the dequantisation the runtime already applies to GPTQ/AWQ
+checkpoints.
 Without a store only the IR changes.
 
 GPTQ/AWQ checkpoints: when the store's checkpoint has `<prefix>.qweight` (and `.scales`,
@@ -58,9 +66,11 @@ from axc.numerics import WEIGHT_TYPES, round_hidden
 from axc.quant import (
     AWQ_METHODS,
     QUANT_METHODS,
+    ZERO_POINT_METHODS,
     awq_scales,
     checkpoint_quantization,
     hessian_of,
+    quantize_asymmetric,
     quantize_weight,
     read_packed_linear,
 )
@@ -176,11 +186,20 @@ class QuantizePass(ModulePass):
         width = 8 if self.weight_type == "s8" else 4
         new_w = axh.WeightOp(f"{name}#{tag}", TensorType(IntegerType(width), (n, k)))
         new_s = axh.WeightOp(f"{name}#{tag}.scale", TensorType(BFloat16Type(), (n, k // group)))
-        rewriter.insert_op([new_w, new_s], InsertPoint.before(linear))
+        new_z = None
+        if self.method in ZERO_POINT_METHODS:
+            # bf16 holding the integer zero points exactly: the NPU's matmul takes float
+            # zeros (its dequantisation is (q - zero) * scale in fp32)
+            new_z = axh.WeightOp(f"{name}#{tag}.zero", TensorType(BFloat16Type(),
+                                                                 (n, k // group)))
+        rewriter.insert_op([new_w, new_s] + ([new_z] if new_z else []),
+                           InsertPoint.before(linear))
         bias = linear.bias
-        new_linear = axh.LinearOp(linear.input, new_w, bias, new_s)
+        new_linear = axh.LinearOp(linear.input, new_w, bias, new_s, new_z)
         rewriter.replace_op(linear, new_linear)
-        if store is not None:
+        if store is not None and new_z is not None:
+            self._register_asymmetric(store, name, tag, group)
+        elif store is not None:
             if self.method in ("gptq", "awq-gptq") and hessian_of(store, name) is None:
                 raise OpError(linear, f"quantize: method {self.method} needs a calibration "
                               f"Hessian for {name} (axc.quant.calibrate + attach_calibration)")
@@ -232,6 +251,19 @@ class QuantizePass(ModulePass):
 
         store.put_lazy(f"{name}#{tag}", lambda: both()[0])
         store.put_lazy(f"{name}#{tag}.scale", lambda: both()[1])
+
+    def _register_asymmetric(self, store: WeightStore, name: str, tag: str, group: int) -> None:
+        cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+        def part(i: int):
+            def get() -> np.ndarray:
+                if "q" not in cache:
+                    cache["q"] = quantize_asymmetric(store.get(name), self.weight_type, group)
+                return cache["q"][i]
+            return get
+
+        for i, suffix in enumerate(("", ".scale", ".zero")):
+            store.put_lazy(f"{name}#{tag}{suffix}", part(i))
 
     # -- AWQ -------------------------------------------------------------------------------
 

@@ -226,10 +226,12 @@ def test_act_order_gptq_is_rejected(tmp_path):
 # -- fuse passes ----------------------------------------------------------------------------
 
 
-_QUANTS = ("weight-type=s8", "weight-type=s4 group-size=32 method=clip", "weight-type=bf16")
+_QUANTS = ("weight-type=s8", "weight-type=s4 group-size=32 method=clip", "weight-type=bf16",
+           "weight-type=s4 group-size=32 method=asym")
 
 
-@pytest.mark.parametrize(("arch", "quants"), [("qwen2", _QUANTS), ("gemma3_text", _QUANTS[:2])])
+@pytest.mark.parametrize(("arch", "quants"), [("qwen2", _QUANTS),
+                                              ("gemma3_text", (*_QUANTS[:2], _QUANTS[3]))])
 def test_fuse_passes_preserve_interpreter_results(tmp_path, arch, quants):
     folder = make_tiny_model(arch, tmp_path / arch)
     config = tiny_config(arch)
@@ -370,9 +372,9 @@ def _salient_tiny_qwen():
     return model
 
 
-def _quantized_layer(model, method, stats, weight_type="s4", hidden="fp32"):
+def _quantized_layer(model, method, stats, weight_type="s4", hidden="fp32", seq=3):
     config = model.config
-    module, traced = _layer(config)
+    module, traced = _layer(config, seq=seq)
     arrays = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     store = WeightStore(None, {**arrays, **{k: v.numpy() for k, v in traced.buffers.items()}})
     if stats is not None:
@@ -389,12 +391,14 @@ def _quantized_layer(model, method, stats, weight_type="s4", hidden="fp32"):
 def test_awq_pass_folds_scales_and_beats_rtn_on_a_layer():
     model = _salient_tiny_qwen()
     stats = calibrate(model, (np.arange(256) * 7) % 128, chunk=64)
-    inputs = _inputs(model.config)
-    ref_module, ref_store = _quantized_layer(model, "rtn", None, "fp32")
+    inputs = _inputs(model.config, seq=48)
+    held_out = (np.arange(48) * 5 + 3) % 128  # other tokens than the calibration's
+    inputs["input"] = model.model.embed_tokens.weight.detach().numpy()[held_out][None]
+    ref_module, ref_store = _quantized_layer(model, "rtn", None, "fp32", seq=48)
     ref = _run(ref_module, inputs, ref_store)[0]
     errors, types = {}, {}
     for method in ("rtn", "awq", "awq-gptq"):
-        module, store = _quantized_layer(model, method, stats)
+        module, store = _quantized_layer(model, method, stats, seq=48)
         fn = next(iter(module.ops))
         types[method] = (str(fn.function_type),
                          sorted(f"{o.name} {r.type}" for o in fn.walk() for r in o.results))
@@ -426,3 +430,66 @@ def test_awq_needs_calibration_and_keeps_the_ir_without_a_store():
     run_pipeline(module, "quantize{weight-type=s4 group-size=32 method=awq}")
     text = str(module)
     assert text.count("#awq\"") == 2 and "#s4g32.scale" in text
+
+
+# -- asym: RTN with zero points -------------------------------------------------------------
+
+
+def test_asym_within_half_a_step_and_better_than_rtn_on_skewed_groups():
+    from axc.quant import quantize_asymmetric
+
+    w = (RNG.standard_normal((40, 128)) * RNG.uniform(0.01, 2, (40, 1))).astype(np.float32)
+    w[:, :64] += 1.5 * np.abs(w[:, :64]).mean()  # skewed groups: mostly one sign
+    w[7] = 0.0
+    for group in (32, 128):
+        q, scale, zero = quantize_asymmetric(w, "s4", group)
+        assert q.dtype == np.int8 and q.min() >= -8 and q.max() <= 7
+        assert zero.shape == scale.shape == (40, 128 // group)
+        assert np.array_equal(zero, np.rint(zero)) and zero.min() >= -8 and zero.max() <= 7
+        assert np.array_equal(zero, bf16_to_f32(bf16_bits(zero)))  # exact as bf16
+        assert np.array_equal(scale, bf16_to_f32(bf16_bits(scale)))
+        deq = dequantize_weight(q, scale, zero)
+        err = np.abs(w - deq)
+        step = np.repeat(scale, group, axis=1)
+        # half a step inside the grid; at most one step at a group's edge (the integer zero
+        # point and the bf16 scale shift the grid by less than a step)
+        assert np.all(err <= step * (1 + 1e-6) + 1e-12)
+        assert np.mean(err > step / 2 * (1 + 1e-6) + 1e-12) < 0.02
+        rtn = np.abs(w - dequantize_weight(*quantize_symmetric(w, "s4", group)))
+        assert np.mean(err ** 2) < 0.75 * np.mean(rtn ** 2)  # all 16 levels used
+        assert np.array_equal(deq[7], np.zeros(128))
+
+
+def test_asym_pass_adds_zero_points_and_lowers_bit_exactly():
+    """The interpreter on the tiny layer is closer to float than RTN, and the NPU back end
+    plus functional simulator reproduce the interpreter bit for bit (zeros included)."""
+    from xdsl.dialects import func
+
+    from tests.test_lowering import execute, lower, random_inputs, random_weights, tiny_module
+
+    config = tiny_config("qwen2")
+    model = _salient_tiny_qwen()
+    inputs = _inputs(config)
+    ref_module, ref_store = _quantized_layer(model, "rtn", None, "fp32")
+    ref = _run(ref_module, inputs, ref_store)[0]
+    errors = {}
+    for method in ("rtn", "asym"):
+        module, store = _quantized_layer(model, method, None)
+        errors[method] = float(np.mean((_run(module, inputs, store)[0] - ref) ** 2))
+    assert errors["asym"] < 0.8 * errors["rtn"], errors
+    text = str(module)
+    assert '"model.layers.0.mlp.down_proj.weight#s4g32.zero" : tensor<64x4xbf16>' in text
+    assert store.get("model.layers.0.mlp.down_proj.weight#s4g32.zero").shape == (64, 4)
+
+    module = tiny_module("qwen2", "quantize{weight-type=s4 group-size=32 hidden-type=bf16 "
+                         "method=asym}")
+    funcs = [f.clone() for f in module.body.block.ops if isinstance(f, func.FuncOp)]
+    weights = random_weights(module, config)
+    program = lower(module, "s4 asym qwen2", ('convert-axh-to-axnpu{chip="AX650"}',
+                                              "axnpu-tile", "axnpu-build-ops"))
+    for fn in funcs:
+        inputs = random_inputs(fn)
+        want = run_function(fn, inputs, weights, "bf16")
+        got = execute(program, program.group(fn.sym_name.data), inputs, weights)
+        for name, expect in zip(("output", "K_cache_out", "V_cache_out"), want, strict=True):
+            assert np.array_equal(got[name], expect), (fn.sym_name.data, name)

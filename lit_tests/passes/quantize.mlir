@@ -4,6 +4,7 @@
 // RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 method=gptq}' --split-input-file | filecheck %s --check-prefix=GPTQ
 // RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 method=clip}' --split-input-file | filecheck %s --check-prefix=CLIP
 // RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 method=awq}' --split-input-file | filecheck %s --check-prefix=AWQ
+// RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 method=asym}' --split-input-file | filecheck %s --check-prefix=ASYM
 
 // A linear with a bias: s8 is per output channel ([N, 1] scales), s4 groups 32 input
 // features ([N, K/32] scales); the bias joins the hidden type; float weights are renamed to
@@ -19,6 +20,12 @@
 // S4-DAG: %[[W:.*]] = axh.weight "l.weight#s4g32" : tensor<32x64xi4>
 // S4-DAG: %[[S:.*]] = axh.weight "l.weight#s4g32.scale" : tensor<32x2xbf16>
 // S4: axh.linear %{{.*}}, %[[W]], %{{.*}} scale %[[S]] : (tensor<1x5x64xbf16>, tensor<32x64xi4>, tensor<32xbf16>, tensor<32x2xbf16>) -> tensor<1x5x32xbf16>
+// ASYM-LABEL: func.func @linear_bias(
+// ASYM-DAG: %[[W:.*]] = axh.weight "l.weight#s4g32" : tensor<32x64xi4>
+// ASYM-DAG: %[[S:.*]] = axh.weight "l.weight#s4g32.scale" : tensor<32x2xbf16>
+// ASYM-DAG: %[[Z:.*]] = axh.weight "l.weight#s4g32.zero" : tensor<32x2xbf16>
+// ASYM-DAG: %[[B:.*]] = axh.weight "l.bias#bf16" : tensor<32xbf16>
+// ASYM: axh.linear %{{.*}}, %[[W]], %[[B]] scale %[[S]] zero %[[Z]] : (tensor<1x5x64xbf16>, tensor<32x64xi4>, tensor<32xbf16>, tensor<32x2xbf16>, tensor<32x2xbf16>) -> tensor<1x5x32xbf16>
 // F16-LABEL: func.func @linear_bias(
 // F16-SAME: %[[X:.*]]: tensor<1x5x64xf16>) -> tensor<1x5x32xf16>
 // F16-DAG: %[[W:.*]] = axh.weight "l.weight#bf16" : tensor<32x64xbf16>
