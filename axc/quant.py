@@ -25,14 +25,15 @@ Methods (pass option `method`, `axc accuracy --quant_method`):
   [min, max] (widened to hold 0) maps onto all 16 levels, `w = (q - zero) * scale` with
   q a signed 4-bit integer, zero an integer in the same range (stored as bf16) and a bf16
   scale, exactly the dequantisation the runtime
-  already runs for GPTQ/AWQ checkpoints (docs/numerics.md rule 5). A symmetric scale wastes
-  about half a level per group (the absmax side sets the step for both signs); on
-  Qwen2.5-Coder-0.5B this halves the perplexity increase (docs/accuracy.md). Needs no
-  calibration.
-* `auto` (the default): `rtn`, the best end to end on Qwen2.5-Coder-0.5B w4a16 g128 in our
-  measurements (docs/accuracy.md): the weight-MSE clip search clips the outlier weights that
-  matter most, and GPTQ calibrated on ~1k tokens overfits its calibration text even with
-  Hessian shrinkage. Both stay selectable; neither is the default until it measures better.
+  already runs for GPTQ/AWQ checkpoints (docs/numerics.md rule 5). A symmetric grid wastes
+  the part of its range on the group's short side; on Qwen2.5-Coder-0.5B w4a16 g128 `asym`
+  brings the perplexity increase from +9.25% (rtn) to +3.2% (docs/accuracy.md), the only
+  method here that meets the 8% goal. Needs no calibration.
+* `auto` (the default): `rtn`, pulsar2's symmetric format, so that a build's format does not
+  change unless asked. Every symmetric method measured within about a tenth of a point of
+  RTN end to end (the weight-MSE clip search clips outlier weights that matter, GPTQ
+  calibrated on ~1k tokens overfits its calibration text, AWQ's scaling trades one input's
+  error for another's); they stay selectable.
 
 A pass cannot run the model, so calibration runs beforehand in Python: `calibrate(model,
 token_ids)` runs the Hugging Face float model on a calibration text (`axc/data/calib.txt`, a
@@ -81,7 +82,7 @@ def resolve_method(method: str, weight_type: str, has_hessian: bool) -> str:
     """The concrete method `auto` (or a request) stands for."""
     if method not in QUANT_METHODS:
         raise AxcError(f"quantize: method {method!r} is not one of {', '.join(QUANT_METHODS)}")
-    if method == "auto":  # the best measured end to end (docs/accuracy.md)
+    if method == "auto":  # pulsar2's format; `asym` measures better (docs/accuracy.md)
         return "rtn"
     if method in ("gptq", "awq-gptq") and not has_hessian:
         raise AxcError(f"quantize: method {method!r} needs calibration statistics "

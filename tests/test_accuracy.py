@@ -50,3 +50,18 @@ def test_real_qwen_w8a16_meets_the_targets(capsys):
     assert report["min_cosine"] >= 0.999
     assert report["top1_agreement"] >= 0.97
     assert report["ppl_quantized"] <= 1.01 * report["ppl_float32"]
+
+
+@pytest.mark.real_model
+def test_real_qwen_w4a16_g128_asym_meets_the_targets(capsys):
+    """Issue 4's s4 bar: at w4a16 group 128, top-1 >= 88% and perplexity within 8%."""
+    folder = cached_model_dir("qwen2.5-coder-0.5b-instruct")
+    if folder is None:
+        pytest.skip("qwen2.5-coder-0.5b-instruct is not pulled")
+    report = _run(capsys, "--input_path", str(folder), "-w", "s4", "--group_size", "128",
+                  "--quant_method", "asym", "--layers", "0", "23")
+    print(json.dumps({k: v for k, v in report.items() if k != "layers"}, indent=1))
+    assert report["tokens"] >= 1000
+    assert report["top1_agreement"] >= 0.88
+    assert report["ppl_quantized"] <= 1.08 * report["ppl_float32"]
+    assert report["min_cosine"] >= 0.99

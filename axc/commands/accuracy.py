@@ -22,8 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-t", "--hidden_type", default="bf16", choices=HIDDEN_TYPES)
     parser.add_argument("--group_size", type=int, default=128, help="s4 group size")
     parser.add_argument("--quant_method", default="auto", choices=QUANT_METHODS,
-                        help="auto = rtn (best measured); gptq and clip calibrate on "
-                        "axc/data/calib.txt first")
+                        help="s4/s8 algorithm: auto = rtn (pulsar2's); asym = rtn with zero "
+                        "points (the best measured at w4a16, docs/accuracy.md); clip, gptq, awq "
+                        "and awq-gptq calibrate on axc/data/calib.txt first")
     parser.add_argument("--post_weight_type", default="bf16", choices=("bf16", "s8", "fp32"))
     parser.add_argument("--tokens", type=int, default=1024,
                         help="tokens of the evaluation text (a multiple of --chunk)")
