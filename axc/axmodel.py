@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Attribute, Data, Operation, ParametrizedAttribute
 
 import axc
+from axc.atomic import write_atomic
 from axc.dialects.axnpu import BufferOp, GroupOp, InstructionOp, ProgramOp
 from axc.errors import AxcError
 
@@ -658,17 +658,7 @@ def write_axmodel(path: str | os.PathLike[str], program: ProgramOp,
     layer, build flags...). `chip`: a Chip, name or .chip path for the predicted timing
     (default: the program's chip in its npu_mode)."""
     data = build_model(program, weights, metadata=metadata, chip=chip)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_atomic(path, data)
 
 
 # -- reading -----------------------------------------------------------------------------------

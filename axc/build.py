@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from axc import __version__
+from axc.atomic import write_atomic
 from axc.errors import AxcError
 
 WEIGHT_TYPES = ("fp16", "bf16", "fp32", "s8", "s4")
@@ -191,19 +191,6 @@ def groups_of(options: BuildOptions):
     return shape_groups(options.prefill_len, options.kv_cache_len, options.last_kv_cache_len)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the folder is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, doc: dict) -> None:
     write_atomic(path, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
 
@@ -350,7 +337,6 @@ class _Builder:
                 "layer_kind": self.layer_kinds[i], "build_flags": self.o.file_flags(),
                 "axc_version": __version__}
         write_axmodel(path, program, weights, metadata=meta)
-        os.chmod(path, 0o644)
         return i, False, time.perf_counter() - t0
 
     def predict_kind(self, kind: _Kind, program) -> None:
@@ -395,7 +381,6 @@ class _Builder:
         meta = {"model_type": self.llm.model_type, "layer": "post", "fingerprint": fingerprint,
                 "build_flags": self.o.file_flags(), "axc_version": __version__}
         write_axmodel(path, program, weights, metadata=meta)
-        os.chmod(path, 0o644)
         timing = simulate_program(program, load_chip(self.o.chip, self.o.npu_mode))
         return False, time.perf_counter() - t0, {"post": next(iter(timing.values())).time_ms}
 

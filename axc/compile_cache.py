@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
@@ -25,6 +24,7 @@ from xdsl.parser import Parser
 from xdsl.printer import Printer
 
 from axc import __version__
+from axc.atomic import write_atomic
 
 
 def module_text(module: ModuleOp) -> str:
@@ -89,11 +89,7 @@ class CompileCache:
         path = self._path(key)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:16]}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(module_text(module))
-        os.replace(tmp, path)
+        write_atomic(path, module_text(module))
 
 
 def _chip_files(pipeline: str) -> list[str]:
