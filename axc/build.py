@@ -248,7 +248,7 @@ class _Builder:
         self.o, self.llm, self.reader, self.console = options, llm, reader, console
         self.out = Path(options.output_path)
         self.groups = groups_of(options)
-        self.cache = CompileCache()
+        self.cache = CompileCache.default()
         self.kinds: dict[str, _Kind] = {}
         o = options
         self.quantize_text = (f"llm-layer-quantize{{weight-type={o.weight_type} "

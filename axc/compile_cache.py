@@ -6,14 +6,18 @@ options, never on weight values. Layers imported with relative weight names
 (`import_layer(relative_weights=True)`) have identical IR when they are of one kind, so a
 24-layer model schedules one program per kind (pulsar2 schedules every layer again).
 
-The key is the sha256 of the axc version, the expanded pipeline text, the contents of any
-chip file the pipeline names by path, and the printed module. Entries live in memory and,
-with a `directory`, on disk as `<key>.mlir` (written atomically), so a resumed or repeated
-build reuses schedules across processes.
+The key is the sha256 of the axc version, a digest of the compiler's own source (package,
+dialects, passes, chip files: an edited pass never reuses a stale schedule), the expanded
+pipeline text, the contents of any chip file the pipeline names by path, and the printed
+module. Entries live in memory and, with a `directory`, on disk as `<key>.mlir` (written
+atomically), so a resumed or repeated build reuses schedules across processes.
+`CompileCache.default()` uses `$AXC_COMPILE_CACHE` (`off` disables the disk) or
+`~/.cache/axc/compile`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -45,12 +49,21 @@ class CompileCache:
         self.hits = 0
         self.misses = 0
 
+    @classmethod
+    def default(cls) -> CompileCache:
+        """The user's persistent cache (see the module doc)."""
+        setting = os.environ.get("AXC_COMPILE_CACHE", "")
+        if setting.lower() in ("off", "0", "none"):
+            return cls()
+        return cls(setting or Path.home() / ".cache" / "axc" / "compile")
+
     def key(self, module: ModuleOp, pipeline: str) -> str:
         from axc.pipelines import expand_pipeline
 
         expanded = expand_pipeline(pipeline)
         digest = hashlib.sha256()
-        for part in (f"axc {__version__}", expanded, *_chip_files(expanded), module_text(module)):
+        for part in (f"axc {__version__}", source_digest(), expanded, *_chip_files(expanded),
+                     module_text(module)):
             digest.update(part.encode())
             digest.update(b"\0")
         return digest.hexdigest()
@@ -90,6 +103,22 @@ class CompileCache:
         if path is None:
             return
         write_atomic(path, module_text(module))
+
+
+@functools.cache
+def source_digest() -> str:
+    """sha256 of the compiler's source files and chip files (read once per process)."""
+    import axc
+    import axc.dialects
+    import axc.passes
+
+    digest = hashlib.sha256()
+    roots = {Path(m.__file__).parent for m in (axc, axc.dialects, axc.passes)}
+    for root in sorted(roots):
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".py", ".chip", ".lark") and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _chip_files(pipeline: str) -> list[str]:

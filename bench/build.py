@@ -41,7 +41,8 @@ def run_build(args: argparse.Namespace, out: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env={
-        **__import__("os").environ, "COLUMNS": "200"})
+        **__import__("os").environ, "COLUMNS": "200",
+        "AXC_COMPILE_CACHE": "off"})  # cold: no schedules from an earlier build
     wall = time.perf_counter() - t0
     if proc.returncode:
         sys.exit(f"build failed ({proc.returncode}):\n{proc.stderr[-3000:]}")

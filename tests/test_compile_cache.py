@@ -141,3 +141,18 @@ def test_backend_pipeline_with_a_chip_file_path(tiny_qwen):
     text = module_text(compiled)
     assert 'kind = "scratch"' in text  # the tiny OCM forces DDR swaps
     assert "cycles" in text  # scheduled
+
+
+def test_key_covers_the_compiler_source_and_default_location(tiny_qwen, monkeypatch, tmp_path):
+    """An edited pass must not reuse a schedule from before the edit."""
+    import axc.compile_cache as cc
+
+    folder, reader = tiny_qwen
+    module, _ = _quantized(folder, reader, 0, relative=True)
+    before = CompileCache().key(module, 'llm-backend{chip="AX650"}')
+    monkeypatch.setattr(cc, "source_digest", lambda: "edited")
+    assert CompileCache().key(module, 'llm-backend{chip="AX650"}') != before
+    monkeypatch.setenv("AXC_COMPILE_CACHE", str(tmp_path / "c"))
+    assert CompileCache.default().directory == tmp_path / "c"
+    monkeypatch.setenv("AXC_COMPILE_CACHE", "off")
+    assert CompileCache.default().directory is None
