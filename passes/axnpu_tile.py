@@ -136,11 +136,14 @@ def sink_copies(ops: list[Operation]) -> list[Operation]:
     consumed one head after the other instead of all heads being loaded up front (4.7 MB
     for MiniCPM 2.4B), which axnpu-insert-ddr-swap would spill. The scheduler still
     prefetches it as early as the dependencies allow."""
+    def movable(op: Operation) -> bool:
+        return isinstance(op, npu.DmaCopyOp) or (isinstance(op, npu.DmaLoadOp)
+                                                 and op.src.space.data == "ddr")
+
     out = list(ops)
     for p in range(len(out) - 1, -1, -1):
         op = out[p]
-        if not (isinstance(op, npu.DmaCopyOp) or (isinstance(op, npu.DmaLoadOp)
-                                                  and op.src.space.data == "ddr")):
+        if not movable(op):
             continue
         writes, reads = op.writes(), op.reads()
         q = p + 1
@@ -154,6 +157,8 @@ def sink_copies(ops: list[Operation]) -> list[Operation]:
             q += 1
         if q == end and q < len(out):
             continue  # no user in sight: leave it where it is
+        while q - 1 > p and movable(out[q - 1]):  # keep the order of the loads of one user
+            q -= 1
         if q > p + 1:
             out.insert(q - 1, out.pop(p))
     return out

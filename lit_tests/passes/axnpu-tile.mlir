@@ -43,17 +43,24 @@ builtin.module attributes {axc.state = "axh-quantized"} {
 // -----
 
 // TENG ops split by rows when their operands exceed the budget (tiny OCM: one row of x and
-// out per tile), and DMAs split into budget-sized chunks; on the AX650 they stay whole.
+// out per tile), and DMAs split into budget-sized chunks; on the AX650 they stay whole. Each
+// load chunk sinks to just before the first row that reads it (sink_copies).
 // CHECK-LABEL: axnpu.group @norm index 0
 // CHECK:      axnpu.dma_load <ddr, {{[0-9]+}}, 4096> -> <vocm, 0, 4096>
 // CHECK:      axnpu.rms_norm <vocm, 0, [1, 8, 256], bf16>
 // CHECK-NOT:  axnpu.rms_norm
 // TINY-LABEL: axnpu.group @norm index 0
 // TINY:      axnpu.dma_load <ddr, {{[0-9]+}}, 1344> -> <vocm, 0, 1344>
-// TINY-NEXT: axnpu.dma_load <ddr, {{[0-9]+}}, 1344> -> <vocm, 1344, 1344>
-// TINY:      axnpu.rms_norm <vocm, 0, [1, 256], bf16> weight <vocm, 4096, [256], bf16> eps 1.000000e-06 -> <vocm, 4608, [1, 256], bf16>
+// TINY-NEXT: axnpu.dma_load <ddr, 0, 512> -> <vocm, 4096, 512>
+// TINY-NEXT: axnpu.rms_norm <vocm, 0, [1, 256], bf16> weight <vocm, 4096, [256], bf16> eps 1.000000e-06 -> <vocm, 4608, [1, 256], bf16>
 // TINY-NEXT: axnpu.rms_norm <vocm, 512, [1, 256], bf16> weight <vocm, 4096, [256], bf16> eps 1.000000e-06 -> <vocm, 5120, [1, 256], bf16>
-// TINY-COUNT-6: axnpu.rms_norm
+// TINY-NEXT: axnpu.dma_load <ddr, {{[0-9]+}}, 1344> -> <vocm, 1344, 1344>
+// TINY-NEXT: axnpu.rms_norm <vocm, 1024, [1, 256], bf16>
+// TINY-COUNT-2: axnpu.rms_norm
+// TINY-NEXT: axnpu.dma_load <ddr, {{[0-9]+}}, 1344> -> <vocm, 2688, 1344>
+// TINY-COUNT-2: axnpu.rms_norm
+// TINY-NEXT: axnpu.dma_load <ddr, {{[0-9]+}}, 64> -> <vocm, 4032, 64>
+// TINY-NEXT: axnpu.rms_norm
 // TINY-NEXT: axnpu.dma_store <vocm, 4608, 1344>
 builtin.module attributes {axc.state = "axh-quantized"} {
   func.func @norm(%input: tensor<1x8x256xbf16>) -> tensor<1x8x256xbf16> {
