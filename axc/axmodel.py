@@ -102,8 +102,8 @@ class AxModelError(AxcError):
 # kind     := 'i' i64 | 'f' f64 | 's' u32 string | 'b' u32 len bytes | 'l' u32 n (u32 attr)*
 #           | 'e' u32 string (str enum value) | 'n' i64 (int enum value)
 # op       := u16 opcode | u16 n_props (u32 key u32 attr)* | u16 n_attrs (u32 key u32 attr)*
-# All integers little-endian; keys are string indices; properties and attributes in the op's
-# order. Attributes are interned: each distinct attribute is stored once.
+# All integers little-endian; keys are string indices; properties sorted by name, attributes
+# in the op's order. Attributes are interned: each distinct attribute is stored once.
 
 
 class _Encoder:
@@ -156,7 +156,10 @@ class _Encoder:
 
     def op(self, op: Operation, skip_attrs: Sequence[str] = ()) -> None:
         code = self.opnames.setdefault(op.name, len(self.opnames))
-        props = list(op.properties.items())  # the op's own order: the IR prints the same
+        # properties sorted by name: the same op gives the same bytes however its dict was
+        # filled (a pass adds `cycles` last, the parser reads it in print order); attributes
+        # keep their order, which printing shows and parsing preserves
+        props = sorted(op.properties.items())
         attrs = [(k, v) for k, v in op.attributes.items() if k not in skip_attrs]
         parts = [struct.pack("<HH", code, len(props))]
         for key, value in props:

@@ -156,3 +156,22 @@ def test_key_covers_the_compiler_source_and_default_location(tiny_qwen, monkeypa
     assert CompileCache.default().directory == tmp_path / "c"
     monkeypatch.setenv("AXC_COMPILE_CACHE", "off")
     assert CompileCache.default().directory is None
+
+
+def test_fresh_and_disk_cached_schedules_write_identical_axmodels(tiny_qwen, tmp_path):
+    """A schedule read back from the disk cache has its properties in print order, a fresh
+    one in the order the passes set them; the axmodel bytes must not depend on that (a
+    resumed build was not byte-identical to a clean one)."""
+    from axc.axmodel import write_axmodel
+
+    folder, reader = tiny_qwen
+    backend = 'llm-backend{chip="AX650"}'
+    files = []
+    for name in ("fresh", "cached"):
+        module, store = _quantized(folder, reader, 0, relative=True)
+        cache = CompileCache(tmp_path / "cache")
+        program = next(iter(cache.compile(module, backend).ops))
+        assert (cache.hits, cache.misses) == ((0, 1) if name == "fresh" else (1, 0))
+        files.append(write_axmodel(tmp_path / f"{name}.axmodel", program,
+                                   pack_weights(program, store)).read_bytes())
+    assert files[0] == files[1]
