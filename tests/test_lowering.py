@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 import pytest
+from tiny_models import tiny_config
 from transformers import AutoConfig
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
@@ -25,7 +26,6 @@ from axc.interp import run_function
 from axc.lowering_layout import Ref, copy_patterns, pack_weights
 from axc.models import cached_model_dir
 from axc.numerics import bf16_bits, bf16_to_f32, round_bf16, round_fp16, unpack_s4
-from tests.tiny_models import tiny_config
 
 PASSES = ("convert-axh-to-axnpu", "axnpu-tile", "axnpu-build-ops")
 QUANT = "quantize{weight-type=s8 hidden-type=bf16},canonicalize,cse"
