@@ -463,9 +463,8 @@ def test_asym_within_half_a_step_and_better_than_rtn_on_skewed_groups():
 def test_asym_pass_adds_zero_points_and_lowers_bit_exactly():
     """The interpreter on the tiny layer is closer to float than RTN, and the NPU back end
     plus functional simulator reproduce the interpreter bit for bit (zeros included)."""
+    from test_lowering import execute, lower, random_inputs, random_weights, tiny_module
     from xdsl.dialects import func
-
-    from tests.test_lowering import execute, lower, random_inputs, random_weights, tiny_module
 
     config = tiny_config("qwen2")
     model = _salient_tiny_qwen()
