@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import pytest
 
 
 def pytest_configure(config):
-    """Module- and session-scoped fixtures build with a private compile cache too."""
-    os.environ["AXC_COMPILE_CACHE"] = tempfile.mkdtemp(prefix="axc-test-compile-cache-")
+    """Module- and session-scoped fixtures build without a disk compile cache (a shared one
+    would hand them schedules an earlier test compiled)."""
+    os.environ["AXC_COMPILE_CACHE"] = "off"
 
 
 @pytest.fixture(autouse=True)
