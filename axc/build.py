@@ -64,6 +64,9 @@ class BuildOptions:
     last_kv_cache_len: list[int] = field(default_factory=list)
     npu_mode: str | None = None
     group_size: int = 128
+    quant_method: str = "auto"
+    """weight quantization method (axc's own flag): auto/rtn (pulsar2's symmetric grid),
+    clip, or asym (a zero point per group; the most accurate s4 without calibration)."""
     strategy: str = "onepass"
     max_new_tokens: int = 64
     """check level 2's token limit (base models may never emit EOS)."""
@@ -74,7 +77,7 @@ class BuildOptions:
         """The flags that change what is written (part of every fingerprint)."""
         keys = ("prefill_len", "kv_cache_len", "post_topk", "post_weight_type",
                 "hidden_state_type", "weight_type", "chip", "last_kv_cache_len", "npu_mode",
-                "group_size", "strategy")
+                "group_size", "quant_method", "strategy")
         data = asdict(self)
         return {k: data[k] for k in keys}
 
@@ -90,6 +93,10 @@ class BuildResult:
 
 
 # -- validation ----------------------------------------------------------------------------
+
+
+BUILD_QUANT_METHODS = ("auto", "rtn", "clip", "asym")
+"""Methods a build can run from the checkpoint alone (no calibration pass)."""
 
 
 def validate(options: BuildOptions):
@@ -135,6 +142,10 @@ def validate(options: BuildOptions):
         raise AxcError(f"--parallel {o.parallel}: must be >= 1")
     if o.post_topk < 0:
         raise AxcError(f"--post_topk {o.post_topk}: must be >= 0 (0: full logits)")
+    if o.quant_method not in BUILD_QUANT_METHODS:
+        raise AxcError(f"--quant_method {o.quant_method!r}: llm_build offers "
+                       f"{', '.join(BUILD_QUANT_METHODS)} (gptq and awq need a calibration run: "
+                       "measure them with axc accuracy)")
     if o.group_size < 1:
         raise AxcError(f"--group_size {o.group_size}: must be >= 1")
     if o.max_new_tokens < 1:
@@ -252,7 +263,8 @@ class _Builder:
         self.kinds: dict[str, _Kind] = {}
         o = options
         self.quantize_text = (f"llm-layer-quantize{{weight-type={o.weight_type} "
-                              f"group-size={o.group_size} hidden-type={o.hidden_state_type}}}")
+                              f"group-size={o.group_size} hidden-type={o.hidden_state_type} "
+                              f"quant-method={o.quant_method}}}")
         self.post_quantize_text = (
             f"llm-post-quantize{{post-weight-type={o.post_weight_type} post-topk={o.post_topk} "
             f"group-size={o.group_size} hidden-type={o.hidden_state_type}}}")

@@ -191,3 +191,23 @@ def test_decode_only_build_names_layers_as_ax_llm(qwen, tmp_path):
     assert config["template_filename_axmodel"] == "qwen2_l%d.axmodel"
     assert config["prefill_groups"] == []
     assert (out / "qwen2_l1.axmodel").is_file()
+
+
+def test_s4_asym_build_keeps_zero_points_and_layer0_matches(qwen, tmp_path):
+    """--quant_method asym reaches the packed file: a zero-point blob per linear, and layer 0
+    simulated from the file still tracks the float layer."""
+    from axc.axmodel import read_axmodel
+    from axc.build import validate
+    from axc.checks import layer0_cosines
+
+    out = tmp_path / "out"
+    build(BuildOptions(input_path=str(qwen), output_path=str(out), weight_type="s4",
+                       group_size=32, quant_method="asym", **FLAGS), QUIET)
+    model = read_axmodel(out / "qwen2_p16_l0_together.axmodel")
+    assert any(name.endswith(".zero") or "zero" in name for name in model.weights), \
+        sorted(model.weights)
+    cos = layer0_cosines(qwen, out)
+    assert min(min(group.values()) for group in cos.values()) > 0.99, cos
+    with pytest.raises(Exception, match="llm_build offers"):
+        validate(BuildOptions(input_path=str(qwen), output_path=str(tmp_path / "x"),
+                              quant_method="gptq"))

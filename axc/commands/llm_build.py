@@ -43,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="NPU1 | NPU2 | NPU3 on AX650 (default: the chip file's)")
     parser.add_argument("--group_size", type=int, default=d.group_size,
                         help="s4 quantization group size")
+    parser.add_argument("--quant_method", default=d.quant_method,
+                        choices=("auto", "rtn", "clip", "asym"),
+                        help="weight quantization method (axc's own flag; asym: a zero point "
+                        "per group, the most accurate -w s4, see docs/accuracy.md)")
     parser.add_argument("--strategy", default=d.strategy,
                         choices=("heuristic", "onepass", "greedy"),
                         help="EU assignment strategy of the scheduler (axc's own flag)")
@@ -60,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         hidden_state_type=args.hidden_state_type, weight_type=args.weight_type,
         check_level=args.check_level, chip=args.chip, prompt=args.prompt,
         last_kv_cache_len=list(args.last_kv_cache_len), npu_mode=args.npu_mode,
-        group_size=args.group_size, strategy=args.strategy, max_new_tokens=args.max_new_tokens)
+        group_size=args.group_size, quant_method=args.quant_method, strategy=args.strategy,
+        max_new_tokens=args.max_new_tokens)
     build(options)
     return 0
