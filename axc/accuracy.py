@@ -412,10 +412,7 @@ def format_rows(report: AccuracyReport) -> list[tuple[str, str]]:
 
 
 def save_json(report: AccuracyReport, path: str | Path) -> None:
-    """Write atomically (temp file + os.replace): a killed run leaves no half report."""
-    import os
+    """Write atomically: a killed run leaves no half report."""
+    from axc.atomic import write_atomic
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(report.to_json(), indent=2))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(report.to_json(), indent=2))

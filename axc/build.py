@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from axc import __version__
-from axc.atomic import write_atomic
+from axc.atomic import atomic_output, write_atomic
 from axc.errors import AxcError
 
 WEIGHT_TYPES = ("fp16", "bf16", "fp32", "s8", "s4")
@@ -554,9 +553,8 @@ def copy_tokenizer_files(src: Path, out: Path) -> list[str]:
     for name in TOKENIZER_FILES:
         path = folder / name
         if path.is_file():
-            tmp = out / f".{name}.{os.getpid()}.tmp"
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, out / name)
+            with atomic_output(out / name) as handle, open(path, "rb") as source:
+                shutil.copyfileobj(source, handle)
             copied.append(name)
     return copied
 

@@ -19,11 +19,11 @@ The ax-llm runtime mmaps this file and looks token rows up; it does nothing else
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from axc.atomic import atomic_output
 from axc.errors import AxcError
 from axc.numerics import bf16_bits, bf16_to_f32
 
@@ -101,18 +101,10 @@ def write_embedding(source, out_dir, config, rows_per_chunk: int = 8192) -> Path
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     final = out / EMBEDDING_FILE
-    temporary = out / f".{EMBEDDING_FILE}.{os.getpid()}.tmp"
-    try:
-        with open(temporary, "wb") as handle:
-            for start in range(0, vocab, rows_per_chunk):
-                rows = read_rows(source, name, start, min(start + rows_per_chunk, vocab))
-                if rows.shape[1] != hidden:
-                    raise AxcError(f"{name}: row width {rows.shape[1]}, expected {hidden}")
-                handle.write(embedding_bits(rows, scale).astype("<u2").tobytes())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, final)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    with atomic_output(final) as handle:
+        for start in range(0, vocab, rows_per_chunk):
+            rows = read_rows(source, name, start, min(start + rows_per_chunk, vocab))
+            if rows.shape[1] != hidden:
+                raise AxcError(f"{name}: row width {rows.shape[1]}, expected {hidden}")
+            handle.write(embedding_bits(rows, scale).astype("<u2").tobytes())
     return final

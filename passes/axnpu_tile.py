@@ -505,29 +505,6 @@ class GroupTiler:
             tm = min(pow2_floor(tm), self.row_block)
         if -(-n // tn) * -(-k // tk) * -(-m // tm) > MAX_TILES:
             raise OpError(mm, f"axnpu-tile: {m}x{k}x{n} matmul needs too many tiles")
-        srcs = {name: ld.src for name, ld in loads.items()}
-
-        def load_rows(name: str, view: npu.ViewAttr, n0: int, n1: int, c0: int, c1: int
-                      ) -> npu.ViewAttr:
-            """DMA rows [n0, n1) x cols [c0, c1) of a weight operand into a fresh tile."""
-            bits = _bits(view)
-            cols = view.get_shape()[-1]
-            row_bytes = cols * bits // 8
-            tile_row = (c1 - c0) * bits // 8
-            dst = self.alloc((n1 - n0) * tile_row)
-            base = srcs[name].offset.data + n0 * row_bytes + c0 * bits // 8
-            if (c1 - c0) == cols or n1 - n0 == 1:
-                size = (n1 - n0) * tile_row
-                self.out.append(npu.DmaLoadOp(npu.Region("ddr", base, size),
-                                              npu.Region("vocm", dst, size)))
-            else:
-                span = (n1 - n0 - 1) * row_bytes + tile_row
-                self.out.append(npu.DmaLoadOp(
-                    npu.Region("ddr", base, span), npu.Region("vocm", dst, (n1 - n0) * tile_row),
-                    rows=n1 - n0, row_bytes=tile_row, src_stride_bytes=row_bytes,
-                    dst_stride_bytes=tile_row))
-            shape = (n1 - n0, c1 - c0) if len(view.get_shape()) == 2 else (c1 - c0,)
-            return npu.View("vocm", dst, shape, view.dtype)
 
         # x and out of every row must stay in OCM while the weight streams past them; when
         # they do not fit together (8B-class prefill), rows are taken in super-blocks and the
@@ -540,24 +517,13 @@ class GroupTiler:
         for s0, s1 in chunks(m, sb):
             for n0, n1 in chunks(n, tn):
                 for kt, (k0, k1) in enumerate(chunks(k, tk)):
-                    w = load_rows("w", mm.w, n0, n1, k0, k1) if "w" in loads else None
+                    w = (self._load_weight_rows(loads["w"].src, mm.w, n0, n1, k0, k1)
+                         if "w" in loads else None)
                     g0, g1 = (k0 // gs, k1 // gs) if mm.group_size is not None else (0, 1)
                     if kt == 0 or mm.group_size is not None:  # per-channel: load once per N tile
-                        extra = {}
-                        for name in ("scale", "zero"):
-                            v = mm.properties.get(name)
-                            if isinstance(v, npu.ViewAttr):
-                                extra[name] = (load_rows(name, v, n0, n1, g0, g1) if name in loads
-                                               else rows_of(v, n0, n1))
-                    bias = None
-                    if mm.bias is not None and kt == 0:
-                        bv = flat2d(mm.bias)
-                        if "bias" in loads:
-                            bias = load_rows("bias", npu.View("vocm", 0, (1, n), bv.dtype), 0, 1,
-                                             n0, n1)
-                        else:
-                            bias = cols_of(bv, n0, n1)
-                        bias = npu.View("vocm", bias.offset, (n1 - n0,), bias.dtype)
+                        extra = self._per_channel(mm, loads, n0, n1, g0, g1)
+                    bias = (self._bias(mm, loads, n0, n1)
+                            if mm.bias is not None and kt == 0 else None)
                     assert w is not None
                     group_size = gs if mm.group_size is not None and (g1 - g0) > 1 else None
                     if mm.group_size is not None and (g1 - g0) == 1:

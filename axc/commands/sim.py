@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,17 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _write_npz(path: Path, arrays: dict) -> None:
     import numpy as np
 
+    from axc.atomic import write_atomic
+
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, buf.getvalue())
 
 
 def run(args: argparse.Namespace) -> int:

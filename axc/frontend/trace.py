@@ -42,8 +42,8 @@ from transformers.cache_utils import Cache
 from transformers.masking_utils import create_causal_mask, create_sliding_window_causal_mask
 
 from axc.errors import AxcError
+from axc.runtime.engine import MASK_VALUE  # the runtime contract owns the constant
 
-MASK_VALUE = -65536.0
 INDEX_DTYPE = torch.uint32
 TOKEN_DTYPE = torch.int32
 LAYER_INPUTS = ("input", "indices", "mask", "K_cache", "V_cache")
@@ -389,11 +389,10 @@ def layer_example_inputs(
 
 
 def runtime_mask(seq_len: int, kv_len: int, start: int) -> torch.Tensor:
-    """The ax-llm mask [1, T, kv_len+T]: cache rows < start and causal new rows are visible."""
-    history = (torch.arange(kv_len) < start).expand(seq_len, kv_len)
-    new = torch.arange(seq_len).unsqueeze(0) <= torch.arange(seq_len).unsqueeze(1)
-    visible = torch.cat([history, new], dim=1)
-    return torch.zeros(visible.shape).masked_fill(~visible, MASK_VALUE).unsqueeze(0)
+    """The ax-llm mask [1, T, kv_len+T] as a tensor (`axc.runtime.engine.runtime_mask`)."""
+    from axc.runtime.engine import runtime_mask as runtime_mask_array
+
+    return torch.from_numpy(runtime_mask_array(seq_len, kv_len, start))
 
 
 def trace_layer(

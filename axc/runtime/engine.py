@@ -61,37 +61,9 @@ class GenerationStats:
                 f"{self.predicted_decode_tokens_per_s:.2f} token/s")
 
 
-def single_thread_blas() -> bool:
-    """Run numpy's OpenBLAS on one thread (True if it could be set).
-
-    The simulator executes hundreds of small matmul tiles per group; a multi-threaded
-    OpenBLAS wakes and synchronises its threads for each, which costs far more than the
-    tile itself, and on a loaded 2-core host made a Qwen prefill layer 20x slower (7.5 s
-    instead of 0.34 s). threadpoolctl is not a dependency, so the setter is called by name."""
-    import ctypes
-
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower()
-                            and ".so" in line})
-    except OSError:
-        return False
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
-            setter = getattr(lib, name, None)
-            if setter is not None:
-                setter(1)
-                return True
-    return False
-
-
 def runtime_mask(seq_len: int, kv_len: int, start: int) -> np.ndarray:
-    """[1, T, kv_len + T]: cache rows < start and the causal part of the new rows visible."""
+    """The ax-llm mask [1, T, kv_len + T] (float32 0 / MASK_VALUE): cache rows < start and
+    the causal part of the new rows visible. The one definition; tracing uses it too."""
     history = np.broadcast_to(np.arange(kv_len) < start, (seq_len, kv_len))
     new = np.arange(seq_len)[None, :] <= np.arange(seq_len)[:, None]
     visible = np.concatenate([history, new], axis=1)
@@ -122,7 +94,6 @@ class LLMEngine:
                  console=None, progress: bool = True) -> None:
         from axc.runtime.session import InferenceSession
 
-        single_thread_blas()
         self.folder = Path(folder)
         self.config = load_folder_config(self.folder)
         cfg = self.config

@@ -3,8 +3,7 @@
 // EUs, cycles, enums, floats, strided views all survive), `axc info` shows its groups; a
 // weight buffer without bytes, or no -o, is a one-line error. (`axc sim` is tested in
 // tests/test_axmodel.py, which needs .npz inputs.)
-// RUN: axc-opt %s -p 'axnpu-calc-deps,axnpu-assign-eu{strategy=onepass}' -t axmodel -o %t.axmodel --zero-weights \
-// RUN:   && axc info %t.axmodel --mlir | filecheck %s
+// RUN: axc-opt %s -p 'axnpu-calc-deps,axnpu-assign-eu{strategy=onepass}' -t axmodel -o %t.axmodel --zero-weights && axc info %t.axmodel --mlir | filecheck %s
 // RUN: axc info %t.axmodel | filecheck %s --check-prefix=INFO
 // RUN: axc info %t.axmodel --json | filecheck %s --check-prefix=JSON
 // RUN: not axc-opt %s -t axmodel -o %t.bad.axmodel 2>&1 | filecheck %s --check-prefix=NOWEIGHT
