@@ -129,8 +129,9 @@ class QuantizedModel:
 
     def _pipeline(self, weight_type: str) -> str:
         o = self.options
-        passes = [f"quantize{{weight-type={weight_type} group-size={o.group_size} "
-                  f"hidden-type={o.hidden_type} method={o.quant_method}}}"]
+        passes = [f"quantize{{weight-type={weight_type} group-size={max(o.group_size, 1)} "
+                  f"s8-group-size={o.group_size} hidden-type={o.hidden_type} "
+                  f"method={o.quant_method}}}"]
         if o.fuse:
             passes += ["fuse-qkv", "fuse-gate-up"]
         return ",".join(passes)
@@ -158,7 +159,8 @@ class QuantizedModel:
         o = self.options
         with use_store(self.store):
             run_pipeline(module, f"quantize{{weight-type={o.post_weight_type} "
-                         f"group-size={o.group_size} hidden-type={o.hidden_type} method=rtn}}")
+                         f"group-size={max(o.group_size, 1)} hidden-type={o.hidden_type} "
+                         "method=rtn}")
         return next(iter(module.ops))
 
 

@@ -145,8 +145,9 @@ def validate(options: BuildOptions):
         raise AxcError(f"--quant_method {o.quant_method!r}: llm_build offers "
                        f"{', '.join(BUILD_QUANT_METHODS)} (gptq and awq need a calibration run: "
                        "measure them with axc accuracy)")
-    if o.group_size < 1:
-        raise AxcError(f"--group_size {o.group_size}: must be >= 1")
+    if o.group_size < 0 or (o.group_size == 0 and o.weight_type == "s4"):
+        raise AxcError(f"--group_size {o.group_size}: must be >= 1 for -w s4, >= 0 for -w s8 "
+                       "(0: one scale per output channel)")
     if o.max_new_tokens < 1:
         raise AxcError(f"max_new_tokens {o.max_new_tokens}: must be >= 1")
     if o.strategy not in ("heuristic", "onepass", "greedy"):
@@ -262,11 +263,12 @@ class _Builder:
         self.kinds: dict[str, _Kind] = {}
         o = options
         self.quantize_text = (f"llm-layer-quantize{{weight-type={o.weight_type} "
-                              f"group-size={o.group_size} hidden-type={o.hidden_state_type} "
+                              f"group-size={max(o.group_size, 1)} "
+                              f"s8-group-size={o.group_size} hidden-type={o.hidden_state_type} "
                               f"quant-method={o.quant_method}}}")
         self.post_quantize_text = (
             f"llm-post-quantize{{post-weight-type={o.post_weight_type} post-topk={o.post_topk} "
-            f"group-size={o.group_size} hidden-type={o.hidden_state_type}}}")
+            f"group-size={max(o.group_size, 1)} hidden-type={o.hidden_state_type}}}")
         mode = f' npu-mode="{o.npu_mode}"' if o.npu_mode else ""
         self.backend_text = f'llm-backend{{chip="{o.chip}"{mode} strategy={o.strategy}}}'
         digest = hashlib.sha256()

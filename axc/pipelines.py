@@ -31,8 +31,9 @@ def _opt(options: dict[str, object], key: str, default: object) -> object:
 def _quantize_text(o: dict[str, object], weight_key: str = "weight-type") -> str:
     wt, gs = _opt(o, weight_key, "s8"), _opt(o, "group-size", 128)
     ht, method = _opt(o, "hidden-type", "bf16"), _opt(o, "quant-method", "auto")
-    return (f"quantize{{weight-type={wt} group-size={gs} hidden-type={ht} method={method}}},"
-            "fold-constant-casts")
+    s8 = _opt(o, "s8-group-size", 0)
+    return (f"quantize{{weight-type={wt} group-size={gs} hidden-type={ht} method={method}"
+            + (f" s8-group-size={s8}" if s8 else "") + "},fold-constant-casts")
 
 
 def _backend_text(o: dict[str, object]) -> str:
@@ -86,7 +87,7 @@ NAMED_PIPELINES: dict[str, NamedPipeline] = {
         NamedPipeline(
             "llm-layer-quantize",
             "the weight half of llm-layer: quantize (needs the layer's weight store) and "
-            "clean up; options weight-type, group-size, hidden-type, quant-method",
+            "clean up; options weight-type, group-size, s8-group-size, hidden-type, quant-method",
             _llm_layer_quantize,
         ),
         NamedPipeline(

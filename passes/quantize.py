@@ -2,7 +2,8 @@
 
 Postcondition (state `axh-quantized`):
 - every `axh.linear` with a float `axh.weight` reads the weight in `weight-type`: s8 (i8,
-  one bf16 scale per output channel), s4 (i4, one bf16 scale per output channel and group of
+  one bf16 scale per output channel, or per output channel and group of `s8-group-size`
+  input features when that is > 0), s4 (i4, one bf16 scale per output channel and group of
   `group-size` input features), or bf16/fp16/fp32 floats; integer weights already in the IR
   (GPTQ/AWQ checkpoints) are kept as they are;
 - float values on the activation path (everything computed from a float function argument:
@@ -121,6 +122,11 @@ class QuantizePass(ModulePass):
     group_size: int = 128
     hidden_type: str = "bf16"
     method: str = "auto"
+    s8_group_size: int = 0
+    """s8 scale groups: 0 = one scale per output channel (pulsar2's w8a16); N = per group
+    of N input features, as s4, in every linear whose K it divides (the others keep one
+    scale per channel). `axc llm_build` passes its --group_size: 3.7x lower KL on
+    Qwen2.5-0.5B for 1.6% more weight bytes (docs/accuracy.md)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         require_state(op, self.name, "axh")
@@ -148,6 +154,8 @@ class QuantizePass(ModulePass):
         op.attributes["axc.weight_type"] = StringAttr(self.weight_type)
         op.attributes["axc.hidden_type"] = StringAttr(self.hidden_type)
         op.attributes["axc.group_size"] = IntegerAttr(self.group_size, i64)
+        if self.weight_type == "s8" and self.s8_group_size:
+            op.attributes["axc.s8_group_size"] = IntegerAttr(self.s8_group_size, i64)
         op.attributes["axc.quant_method"] = StringAttr(self.method)
 
     # -- weights ---------------------------------------------------------------------------
@@ -178,11 +186,15 @@ class QuantizePass(ModulePass):
                 store.put_lazy(new_w.weight_name.data,
                                lambda: round_hidden(store.get(name), self.weight_type))
             return
-        group = k if self.weight_type == "s8" else self.group_size
+        if self.weight_type == "s8":  # groups where they fit, else pulsar2's per channel
+            group = self.s8_group_size if self.s8_group_size and k % self.s8_group_size == 0 else k
+            option = "s8-group-size"
+        else:
+            group, option = self.group_size, "group-size"
         if group <= 0 or k % group:
-            raise OpError(linear, f"quantize: group-size {group} does not divide the {k} input "
+            raise OpError(linear, f"quantize: {option} {group} does not divide the {k} input "
                           f"features of {name}; choose a divisor of {k}")
-        tag = "s8" if self.weight_type == "s8" else f"s4g{group}"
+        tag = f"{self.weight_type}g{group}" if group != k or self.weight_type == "s4" else "s8"
         width = 8 if self.weight_type == "s8" else 4
         new_w = axh.WeightOp(f"{name}#{tag}", TensorType(IntegerType(width), (n, k)))
         new_s = axh.WeightOp(f"{name}#{tag}.scale", TensorType(BFloat16Type(), (n, k // group)))

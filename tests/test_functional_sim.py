@@ -820,7 +820,8 @@ LOWERING = "convert-axh-to-axnpu,axnpu-tile,axnpu-build-ops"
 E2E_GROUPS = [("decode", 1, 12, 200), ("prefill", 6, 0, 0)]
 
 
-@pytest.fixture(scope="module", params=["s8", "s4 group-size=32"], ids=["w8", "w4"])
+@pytest.fixture(scope="module", params=["s8", "s8 s8-group-size=32", "s4 group-size=32"],
+                ids=["w8", "w8g32", "w4"])
 def tiny_qwen2_layer(tmp_path_factory, request):
     """Layer 0 of a tiny qwen2, lowered (and separately also allocated and given deps), with
     per-group inputs and the interpreter's outputs on the same quantized axh."""

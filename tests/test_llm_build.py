@@ -140,6 +140,8 @@ def _unsupported(tmp_path: Path) -> Path:
      "--last_kv_cache_len 56 + --prefill_len 16 exceeds --kv_cache_len 64"),
     (["--input_path", "{qwen}", "-w", "s4", "--group_size", "48"],
      "--group_size 48 does not divide hidden_size 64"),
+    (["--input_path", "{qwen}", "-w", "s4", "--group_size", "0"],
+     "--group_size 0: must be >= 1 for -w s4"),
     (["--input_path", "{qwen}", "--post_topk", "1000"], "--post_topk 1000 exceeds the vocabulary"),
     (["--input_path", "{qwen}", "--npu_mode", "NPU9"], "NPU9"),
 ])
@@ -211,3 +213,28 @@ def test_s4_asym_build_keeps_zero_points_and_layer0_matches(qwen, tmp_path):
     with pytest.raises(Exception, match="llm_build offers"):
         validate(BuildOptions(input_path=str(qwen), output_path=str(tmp_path / "x"),
                               quant_method="gptq"))
+
+
+def test_s8_groups_reach_the_file_and_track_the_float_layer(qwen, built, tmp_path):
+    """-w s8 --group_size 32: the layer files hold one bf16 scale per 32 inputs (`#s8g32`
+    blobs, 2 bytes per 32 weights more than per channel) and layer 0 simulated from the file
+    tracks the float layer at least as well as the per-channel build; --group_size 0 is
+    pulsar2's per-channel format (the tiny model's 64 inputs: 128 does not divide them)."""
+    from axc.axmodel import read_axmodel
+    from axc.checks import layer0_cosines
+
+    out = tmp_path / "out"
+    build(BuildOptions(input_path=str(qwen), output_path=str(out), group_size=32, **FLAGS),
+          QUIET)
+    grouped = read_axmodel(out / "qwen2_p16_l0_together.axmodel").weights
+    plain = read_axmodel(built[0] / "qwen2_p16_l0_together.axmodel").weights
+    assert any("#s8g32" in n for n in grouped) and not any("#s8g" in n for n in plain)
+    extra = sum(len(bytes(v)) for v in grouped.values()) - sum(len(bytes(v))
+                                                               for v in plain.values())
+    int8_bytes = sum(len(bytes(v)) for n, v in grouped.items() if n.endswith("#s8g32"))
+    plain_scales = sum(len(bytes(v)) for n, v in plain.items() if n.endswith("#s8.scale"))
+    assert int8_bytes and extra == 2 * int8_bytes // 32 - plain_scales
+    cos_grouped, cos_plain = layer0_cosines(qwen, out), layer0_cosines(qwen, built[0])
+    for group in cos_grouped:
+        assert min(cos_grouped[group].values()) >= 0.999, cos_grouped
+        assert cos_grouped[group]["output"] >= cos_plain[group]["output"] - 1e-5

@@ -109,6 +109,37 @@ def _run(module, inputs, store, hidden="fp32"):
     return run_function(next(iter(module.ops)), inputs, store.get, hidden)
 
 
+def test_s8_group_scales_where_they_divide_and_closer_to_float(tmp_path):
+    """s8-group-size=N gives every linear whose K it divides one scale per N inputs (`#s8gN`),
+    the others keep pulsar2's per-channel scale; the grouped layer is closer to the float
+    layer than the per-channel one (same inputs, fp32 hidden state)."""
+    config = tiny_config("qwen2")
+    folder = make_tiny_model("qwen2", tmp_path / "q")
+    template, traced = _layer(config)
+    inputs = _inputs(config)
+    buffers = {k: v.numpy() for k, v in traced.buffers.items()}
+    reader = CheckpointReader(folder)
+    float_out = _run(template.clone(), inputs, WeightStore(reader, buffers))
+    errors, texts = {}, {}
+    for group in (0, 32, 48):
+        module = template.clone()
+        store = WeightStore(reader, buffers)
+        with use_store(store):
+            run_pipeline(module, f"quantize{{weight-type=s8 s8-group-size={group} "
+                                 "hidden-type=fp32}")
+        texts[group] = str(module)
+        got = _run(module, inputs, store)
+        errors[group] = sum(float(np.mean((g - f) ** 2)) for g, f in zip(got, float_out,
+                                                                          strict=True))
+    k_in, k_mid = config.hidden_size, config.intermediate_size
+    assert k_in % 32 == 0 and k_mid % 32 == 0 and k_in % 48  # (48 divides neither)
+    assert "#s8g32" in texts[32] and '#s8"' not in texts[32]
+    assert f"tensor<{config.hidden_size}x{k_mid // 32}xbf16>" in texts[32]  # down_proj scales
+    body = {g: t.split("\n", 1)[1] for g, t in texts.items()}  # (the module records the option)
+    assert "#s8g" not in texts[0] and body[48] == body[0]  # per channel: 48 fits nowhere
+    assert errors[32] < errors[0] and errors[48] == errors[0]
+
+
 # -- GPTQ / AWQ checkpoints -----------------------------------------------------------------
 
 _LINEARS = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",

@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input_path", required=True, help="Hugging Face model folder")
     parser.add_argument("-w", "--weight_type", default="s8", choices=WEIGHT_TYPES)
     parser.add_argument("-t", "--hidden_type", default="bf16", choices=HIDDEN_TYPES)
-    parser.add_argument("--group_size", type=int, default=128, help="s4 group size")
+    parser.add_argument("--group_size", type=int, default=128,
+                        help="group size of s4 and s8 weights (0 with -w s8: per channel)")
     parser.add_argument("--quant_method", default="auto", choices=QUANT_METHODS,
                         help="s4/s8 algorithm: auto = rtn (pulsar2's); asym = rtn with zero "
                         "points (the best measured at w4a16, docs/accuracy.md); clip, gptq, awq "

@@ -42,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--npu_mode", default=d.npu_mode,
                         help="NPU1 | NPU2 | NPU3 on AX650 (default: the chip file's)")
     parser.add_argument("--group_size", type=int, default=d.group_size,
-                        help="s4 quantization group size")
+                        help="weight quantization group size of -w s4 and -w s8 (axc "
+                        "groups s8 too, docs/accuracy.md; 0 with -w s8: one scale per output "
+                        "channel, pulsar2's w8a16)")
     parser.add_argument("--quant_method", default=d.quant_method,
                         choices=("auto", "rtn", "clip", "asym"),
                         help="weight quantization method (axc's own flag; asym: a zero point "

@@ -5,6 +5,7 @@
 // RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 method=clip}' --split-input-file | filecheck %s --check-prefix=CLIP
 // RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 method=awq}' --split-input-file | filecheck %s --check-prefix=AWQ
 // RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 method=asym}' --split-input-file | filecheck %s --check-prefix=ASYM
+// RUN: axc-opt %s -p 'quantize{weight-type=s8 s8-group-size=32 hidden-type=bf16}' --split-input-file | filecheck %s --check-prefix=S8G
 
 // A linear with a bias: s8 is per output channel ([N, 1] scales), s4 groups 32 input
 // features ([N, K/32] scales); the bias joins the hidden type; float weights are renamed to
@@ -16,6 +17,10 @@
 // S8-DAG: %[[B:.*]] = axh.weight "l.bias#bf16" : tensor<32xbf16>
 // S8: %[[Y:.*]] = axh.linear %[[X]], %[[W]], %[[B]] scale %[[S]] : (tensor<1x5x64xbf16>, tensor<32x64xi8>, tensor<32xbf16>, tensor<32x1xbf16>) -> tensor<1x5x32xbf16>
 // S8: func.return %[[Y]] : tensor<1x5x32xbf16>
+// S8G-LABEL: func.func @linear_bias(
+// S8G-DAG: %[[W:.*]] = axh.weight "l.weight#s8g32" : tensor<32x64xi8>
+// S8G-DAG: %[[S:.*]] = axh.weight "l.weight#s8g32.scale" : tensor<32x2xbf16>
+// S8G: axh.linear %{{.*}}, %[[W]], %{{.*}} scale %[[S]] : (tensor<1x5x64xbf16>, tensor<32x64xi8>, tensor<32xbf16>, tensor<32x2xbf16>) -> tensor<1x5x32xbf16>
 // S4-LABEL: func.func @linear_bias(
 // S4-DAG: %[[W:.*]] = axh.weight "l.weight#s4g32" : tensor<32x64xi4>
 // S4-DAG: %[[S:.*]] = axh.weight "l.weight#s4g32.scale" : tensor<32x2xbf16>
