@@ -320,8 +320,7 @@ class GroupTiler:
                     and readers.get(gate.out.offset.data) == 1
                     and readers.get(up.out.offset.data) == 1
                     and readers.get(ins.out.offset.data) == 1
-                    and gate.mkn() == up.mkn() and gate.group_size is None
-                    and up.group_size is None and gate.bias is None and up.bias is None):
+                    and gate.mkn() == up.mkn() and gate.bias is None and up.bias is None):
                 continue
             _, _, n = gate.mkn()
             down = next((d for d in instrs if isinstance(d, npu.MatmulOp) and id(d) in plans
@@ -389,11 +388,14 @@ class GroupTiler:
                 tile = npu.View("vocm", self.alloc(m * (j1 - j0) * mm.out.row_bytes // n),
                                 (m, j1 - j0), mm.out.dtype)
                 w = self._load_weight_rows(loads["w"].src, mm.w, j0, j1, 0, k)
-                extra = self._per_channel(mm, loads, j0, j1, 0, 1)
+                # whole K rows: every scale group of rows [j0, j1) (grouped s8 / s4 too)
+                groups = k // mm.group_size.value.data if mm.group_size is not None else 1
+                extra = self._per_channel(mm, loads, j0, j1, 0, groups)
                 for m0, m1 in chunks(m, tm):
                     self.out.append(npu.MatmulOp(
                         rows_of(x, m0, m1), w, rows_of(tile, m0, m1),
-                        scale=extra.get("scale"), zero=extra.get("zero")))
+                        scale=extra.get("scale"), zero=extra.get("zero"),
+                        group_size=mm.group_size.value.data if groups > 1 else None))
                 outs.append(tile)
             h = npu.View("vocm", self.alloc(m * (j1 - j0) * act.out.row_bytes // n),
                          (m, j1 - j0), act.out.dtype)
