@@ -187,10 +187,65 @@ def mlp_tiling(n: int, k: int, nd: int, w_bits: int, wd_bits: int, group: int, b
     return tj, min(tnd, nd)
 
 
+@dataclass(frozen=True)
+class AttentionChain:
+    """One prefill attention as `convert-axh-to-axnpu` emits it: q/k/v weight matmuls over
+    whole `[T, heads x head_dim]` activations, rope on q and k, per query head a scores
+    matmul, softmax and P x V into the token-major attention output, the K / V cache
+    outputs stored whole, and o_proj reading the whole output. `heads[g]` lists the query
+    heads of KV head g as (query head, scores matmul, softmax, P x V)."""
+
+    q_mm: npu.MatmulOp
+    k_mm: npu.MatmulOp
+    v_mm: npu.MatmulOp
+    rope_q: npu.RopeOp
+    rope_k: npu.RopeOp
+    heads: dict[int, list[tuple]]
+    stores: list[npu.DmaStoreOp]
+    o_mm: npu.MatmulOp
+    head_dim: int
+    v_dim: int
+    group: int
+    kv_heads: int
+
+    def members(self) -> list[Operation]:
+        ops: list[Operation] = [self.q_mm, self.k_mm, self.v_mm, self.rope_q, self.rope_k,
+                                *self.stores, self.o_mm]
+        return ops + [op for chain in self.heads.values() for _, *three in chain
+                      for op in three]
+
+
+def _ids(ops: list[Operation]) -> list[int]:
+    return [id(op) for op in ops]
+
+
+def _column(v: npu.ViewAttr, base: npu.ViewAttr) -> int | None:
+    """The first column of `v` inside the contiguous 2-D `base` when `v` is a column block
+    of it starting at row 0, else None."""
+    rel = v.offset.data - base.offset.data
+    width = base.row_bytes
+    if (v.space.data != base.space.data or v.dtype.data != base.dtype.data or rel < 0
+            or rel + v.row_bytes > width or v.rows > base.rows
+            or (v.rows > 1 and v.row_stride_bytes.data != width)):
+        return None
+    return rel * 8 // _bits(v)
+
+
+def _moved(v: npu.ViewAttr, base: npu.ViewAttr, c0: int, tile: npu.ViewAttr) -> npu.ViewAttr:
+    """`v` (rows and columns of `base`) in `tile`, which holds base's columns from c0."""
+    rel = v.offset.data - base.offset.data
+    r, c = divmod(rel, base.row_bytes)
+    c -= c0 * _bits(v) // 8
+    assert 0 <= c and c + v.row_bytes <= tile.row_bytes, "column block outside the tile"
+    return npu.View("vocm", tile.offset.data + r * tile.row_stride_bytes.data + c,
+                    v.get_shape(), v.dtype, tile.row_stride_bytes.data)
+
+
 class GroupTiler:
     def __init__(self, group: npu.GroupOp, budget: int, units: int, cores: int,
-                 ocm_bytes: int = 0):
+                 ocm_bytes: int = 0, stream_attention: bool = True):
         self.group = group
+        self.stream_attention = stream_attention
         self.budget = budget
         self.ocm = ocm_bytes or budget * 3
         self.units = units
@@ -264,6 +319,9 @@ class GroupTiler:
                     absorbed.update(id(ld) for ld in loads.values())
         mlps = self._find_mlps(instrs, plans, readers)
         deferred = {id(op) for mlp in mlps.values() for op in mlp[:3]}
+        attentions = self._find_attentions(instrs, plans) if self.stream_attention else {}
+        deferred |= {id(op) for a in attentions.values() for op in a.members()
+                     if op is not a.o_mm}
         for ins in instrs:
             ins.detach()
         for ins in instrs:
@@ -275,6 +333,8 @@ class GroupTiler:
                 continue
             if id(ins) in mlps:
                 self.streamed_mlp(*mlps[id(ins)], plans)
+            elif id(ins) in attentions:
+                self.streamed_attention(attentions[id(ins)], plans)
             elif isinstance(ins, npu.MatmulOp) and id(ins) in plans:
                 self.weight_matmul(ins, plans[id(ins)])
             elif isinstance(ins, npu.MatmulOp):
@@ -437,6 +497,266 @@ class GroupTiler:
                         cols_of(rows_of(down.out, m0, m1), n0, n1)))
         for op in (gate, up, act, down):
             op.erase(safe_erase=False)
+
+    # -- streamed prefill attention ------------------------------------------------------------
+
+    def _find_attentions(self, instrs: list[npu.InstructionOp], plans: dict
+                         ) -> dict[int, AttentionChain]:
+        """Prefill attention chains keyed by their o_proj matmul (see `AttentionChain`)."""
+        found: dict[int, AttentionChain] = {}
+        for o_mm in instrs:
+            if isinstance(o_mm, npu.MatmulOp) and id(o_mm) in plans:
+                chain = self._attention_chain(instrs, plans, o_mm)
+                if chain is not None:
+                    found[id(o_mm)] = chain
+        return found
+
+    def _attention_chain(self, instrs: list[npu.InstructionOp], plans: dict,
+                         o_mm: npu.MatmulOp) -> AttentionChain | None:
+        def vocm(acc: npu.Access) -> bool:
+            return acc.space == "vocm"
+
+        def writers(acc: npu.Access) -> list[npu.InstructionOp]:
+            return [i for i in instrs if any(w.overlaps(acc) for w in i.writes())]
+
+        def readers(acc: npu.Access) -> list[npu.InstructionOp]:
+            return [i for i in instrs if any(r.overlaps(acc) for r in i.reads())]
+
+        def sole_writer(v: npu.ViewAttr, kind: type) -> npu.InstructionOp | None:
+            found = writers(v.access())
+            if len(found) != 1 or not isinstance(found[0], kind):
+                return None
+            return found[0]
+
+        def whole(v: npu.ViewAttr, of: npu.ViewAttr) -> bool:
+            return (v.space.data == "vocm" and v.offset.data == of.offset.data
+                    and v.is_contiguous and of.is_contiguous and v.numel == of.numel
+                    and v.dtype.data == of.dtype.data)
+
+        x = o_mm.x
+        m, k_att, _ = o_mm.mkn()
+        if m < 2 or x.space.data != "vocm" or not x.is_contiguous or o_mm.w_kn or \
+                o_mm.accumulate:
+            return None
+        att = x.access()
+        pvs = writers(att)
+        if not pvs or not all(isinstance(p, npu.MatmulOp) and p.w_kn and not p.accumulate
+                              and p.bias is None and p.scale is None for p in pvs):
+            return None
+        if sum(p.out.numel for p in pvs) != x.numel or _ids(readers(att)) != [id(o_mm)]:
+            return None
+        heads = []
+        for pv in pvs:
+            sm = sole_writer(pv.x, npu.SoftmaxOp)
+            if sm is None or not whole(pv.x, sm.out) or _ids(readers(sm.out.access())) != [id(pv)]:
+                return None
+            qk = sole_writer(sm.x, npu.MatmulOp)
+            if (qk is None or qk.w_kn or qk.accumulate or qk.scale is not None
+                    or qk.bias is not None or not whole(sm.x, qk.out)
+                    or _ids(readers(qk.out.access())) != [id(sm)]):
+                return None
+            heads.append((qk, sm, pv))
+        qk0, _, pv0 = heads[0]
+        rope_q = sole_writer(qk0.x, npu.RopeOp)
+        rope_k = sole_writer(qk0.w, npu.RopeOp)
+        v_mm = sole_writer(pv0.w, npu.MatmulOp)
+        if rope_q is None or rope_k is None or v_mm is None or rope_q is rope_k:
+            return None
+        q_mm = sole_writer(rope_q.x, npu.MatmulOp)
+        k_mm = sole_writer(rope_k.x, npu.MatmulOp)
+        projections = (q_mm, k_mm, v_mm)
+        if q_mm is None or k_mm is None or len({id(p) for p in projections}) != 3:
+            return None
+        for mm in projections:
+            if (id(mm) not in plans or not mm.out.is_contiguous or mm.out.space.data != "vocm"
+                    or len(mm.out.get_shape()) != 2 or mm.mkn()[0] != m):
+                return None
+            _, kk, nn = mm.mkn()
+            gs = mm.group_size.value.data if mm.group_size is not None else 64
+            if weight_tiling(nn, kk, _bits(mm.w), gs, self.budget, self.units).tk < kk:
+                return None  # K would be split: keep the plain tiling
+        for rope, mm in ((rope_q, q_mm), (rope_k, k_mm)):
+            if (not whole(rope.x, mm.out) or not rope.out.is_contiguous
+                    or rope.out.access().overlaps(rope.x.access())
+                    or _ids(readers(mm.out.access())) != [id(rope)]):
+                return None
+        d = rope_q.head_dim.value.data
+        if rope_k.head_dim.value.data != d:
+            return None
+        nq, nk, nv = (mm.mkn()[2] for mm in projections)
+        if nk % d or nq % nk or o_mm.x.dtype.data != pv0.out.dtype.data:
+            return None
+        hkv = nk // d
+        if nv % hkv or k_att % hkv:
+            return None
+        dv = nv // hkv
+        grp = nq // nk
+        qr, kr, vv = rope_q.out, rope_k.out, v_mm.out
+        stores = []
+        for src in (kr, vv):  # the K / V cache outputs, written whole from the activation
+            for r in readers(src.access()):
+                if isinstance(r, npu.MatmulOp):
+                    continue
+                if not (isinstance(r, npu.DmaStoreOp) and r.rows is None
+                        and r.src.offset.data == src.offset.data
+                        and r.src.size_bytes.data == _vbytes(src)):
+                    return None
+                stores.append(r)
+        by_kv: dict[int, list[tuple]] = {}
+        for qk, sm, pv in heads:
+            cq, ck = _column(qk.x, qr), _column(qk.w, kr)
+            cv, co = _column(pv.w, vv), _column(pv.out, x)
+            if None in (cq, ck, cv, co) or qk.x.rows != m or pv.out.rows != m:
+                return None
+            h, g = cq // d, ck // d
+            if (cq % d or qk.x.get_shape()[-1] != d or ck != g * d or qk.w.get_shape()[-1] != d
+                    or h // grp != g or cv != g * dv or pv.w.get_shape()[-1] != dv
+                    or co != h * dv or pv.out.get_shape()[-1] != dv or qk.w.rows != m):
+                return None
+            by_kv.setdefault(g, []).append((h, qk, sm, pv))
+        if sorted(by_kv) != list(range(hkv)) or any(len(v) != grp for v in by_kv.values()):
+            return None
+        if o_mm.group_size is not None and (grp * dv) % o_mm.group_size.value.data:
+            return None
+        # everything between the first member and o_proj may move after it: nothing else may
+        # read what the chain writes (vocm is never reused before tiling, so nothing
+        # overwrites what it reads)
+        members = {id(i) for i in (*projections, rope_q, rope_k, *stores)}
+        members |= {id(i) for h in heads for i in h}
+        pos = {id(i): p for p, i in enumerate(instrs)}
+        first, last = min(pos[i] for i in members), pos[id(o_mm)]
+        if any(pos[id(s)] < last for s in stores):
+            return None
+        written = [a for i in instrs if id(i) in members for a in i.writes() if vocm(a)]
+        for i in instrs[first:last]:
+            if id(i) not in members and any(r.overlaps(w) for r in i.reads() for w in written):
+                return None
+        return AttentionChain(q_mm, k_mm, v_mm, rope_q, rope_k, by_kv, stores, o_mm, d, dv,
+                              grp, hkv)
+
+    def _projection(self, mm: npu.MatmulOp, loads: dict, c0: int, c1: int) -> npu.ViewAttr:
+        """Output columns [c0, c1) of a weight matmul into a fresh [M, c1 - c0] vocm tile,
+        with the weight tiles `weight_matmul` would use (whole rows: K is not split)."""
+        m, k, n = mm.mkn()
+        gs = mm.group_size.value.data if mm.group_size is not None else 0
+        tn = weight_tiling(n, k, _bits(mm.w), gs or 64, self.budget, self.units).tn
+        tm = max(1, min(m, (self.budget // 2) // (k * _bits(mm.x) // 8 + tn * 4)))
+        if tm < m:
+            tm = min(pow2_floor(tm), self.row_block)
+        tile = npu.View("vocm", self.alloc(m * (c1 - c0) * _bits(mm.out) // 8), (m, c1 - c0),
+                        mm.out.dtype)
+        groups = k // gs if gs else 1
+        for n0, n1 in shifted(chunks(c1 - c0, tn), c0):
+            w = self._load_weight_rows(loads["w"].src, mm.w, n0, n1, 0, k)
+            extra = self._per_channel(mm, loads, n0, n1, 0, groups)
+            bias = self._bias(mm, loads, n0, n1) if mm.bias is not None else None
+            for m0, m1 in chunks(m, tm):
+                self.out.append(npu.MatmulOp(
+                    rows_of(mm.x, m0, m1), w, cols_of(rows_of(tile, m0, m1), n0 - c0, n1 - c0),
+                    scale=extra.get("scale"), zero=extra.get("zero"),
+                    group_size=gs if groups > 1 else None, bias=bias))
+        return tile
+
+    def streamed_attention(self, a: AttentionChain, plans: dict) -> None:
+        """Prefill attention one KV head (with its query heads) at a time: the head's columns
+        of q, k and v (weight rows of q/k/v_proj), rope, its K/V cache columns stored, scores,
+        softmax and P x V into the head's own output tile; then o_proj with K split by head,
+        accumulating in f32 per output tile, one cast each. The [T, heads x head_dim]
+        activations are never whole in OCM (MiniCPM 2.4B: 4 x 590 KB, which
+        axnpu-insert-ddr-swap spilled)."""
+        m = a.o_mm.mkn()[0]
+        d, dv, grp = a.head_dim, a.v_dim, a.group
+        kr, vv, att = a.rope_k.out, a.v_mm.out, a.o_mm.x
+        out_tiles = []
+        for g in range(a.kv_heads):
+            k_t = self._projection(a.k_mm, plans[id(a.k_mm)], g * d, (g + 1) * d)
+            v_t = self._projection(a.v_mm, plans[id(a.v_mm)], g * dv, (g + 1) * dv)
+            q_t = self._projection(a.q_mm, plans[id(a.q_mm)], g * grp * d, (g + 1) * grp * d)
+            tiles = {}
+            for rope, src in ((a.rope_k, k_t), (a.rope_q, q_t)):
+                dst = npu.View("vocm", self.alloc(_vbytes(src) * _bits(rope.out)
+                                                  // _bits(src)), src.get_shape(),
+                               rope.out.dtype)
+                props = dict(rope.properties)
+                props.update(x=src, out=dst)
+                for key in ("id", "deps", "eu", "cycles"):
+                    props.pop(key, None)
+                self.teng(npu.RopeOp.create(properties=props, attributes=dict(rope.attributes)))
+                tiles[id(rope)] = dst
+            qr_t, kr_t = tiles[id(a.rope_q)], tiles[id(a.rope_k)]
+            for st in a.stores:  # this head's columns of the K / V cache outputs
+                src, tile, width = (kr, kr_t, d) if st.src.offset.data == kr.offset.data \
+                    else (vv, v_t, dv)
+                row = width * _bits(src) // 8
+                self.dma(npu.DmaStoreOp(
+                    npu.Region("vocm", tile.offset.data, m * row),
+                    npu.Region("ddr", st.dst.offset.data + g * row, (m - 1) * src.row_bytes
+                               + row), rows=m, row_bytes=row, src_stride_bytes=row,
+                    dst_stride_bytes=src.row_bytes))
+            o_t = npu.View("vocm", self.alloc(m * grp * dv * _bits(att) // 8), (m, grp * dv),
+                           att.dtype)
+            out_tiles.append(o_t)
+            for _, qk, sm, pv in a.heads[g]:
+                self.act_matmul(npu.MatmulOp(_moved(qk.x, a.rope_q.out, g * grp * d, qr_t),
+                                             _moved(qk.w, kr, g * d, kr_t), qk.out))
+                self.teng(sm)
+                self.act_matmul(npu.MatmulOp(pv.x, _moved(pv.w, vv, g * dv, v_t),
+                                             _moved(pv.out, att, g * grp * dv, o_t),
+                                             w_kn=True))
+        self._o_proj(a, out_tiles, plans[id(a.o_mm)])
+        for op in (a.q_mm, a.k_mm, a.v_mm, a.rope_q, a.rope_k, *a.stores, a.o_mm):
+            op.erase(safe_erase=False)
+        for chain in a.heads.values():
+            for _, qk, _, pv in chain:
+                qk.erase(safe_erase=False)
+                pv.erase(safe_erase=False)
+
+    def _o_proj(self, a: AttentionChain, tiles: list[npu.ViewAttr], loads: dict) -> None:
+        """o_proj over the per-head output tiles: K tile g = head g's columns. Per row
+        super-block and N tile an f32 accumulator takes the K tiles in head order, then one
+        cast writes the output; super-blocks (the weight streamed once per block) only when
+        the input tiles and the output rows do not fit in 5/8 of the OCM together."""
+        mm = a.o_mm
+        m, k, n = mm.mkn()
+        kt_w = a.group * a.v_dim
+        w_bits = _bits(mm.w)
+        gs = mm.group_size.value.data if mm.group_size is not None else 0
+        half = self.budget // 2
+        tn = max(MIN_TN, half // (kt_w * w_bits // 8 + 8) // MIN_TN * MIN_TN)
+        if n >= self.units * MIN_TN:
+            tn = min(tn, ceil_to(ceil_div(n, self.units), MIN_TN))
+        tn = min(tn, n)
+        xb = _bits(mm.x) // 8
+        tm = max(1, min(m, half // (kt_w * xb + tn * 4), self.row_block))
+        if tm < m:
+            tm = pow2_floor(tm)
+        per_row = k * xb + n * _bits(mm.out) // 8
+        sb = m
+        if m * per_row > self.ocm * 5 // 8:
+            sb = max(tm, pow2_floor((self.ocm // 2) // per_row) // tm * tm)
+        for s0, s1 in chunks(m, sb):
+            for n0, n1 in chunks(n, tn):
+                acc = npu.View("vocm", self.alloc((s1 - s0) * (n1 - n0) * 4),
+                               (s1 - s0, n1 - n0), "f32")
+                extra: dict[str, npu.ViewAttr] = {}
+                for kt, tile in enumerate(tiles):
+                    k0, k1 = kt * kt_w, (kt + 1) * kt_w
+                    w = self._load_weight_rows(loads["w"].src, mm.w, n0, n1, k0, k1)
+                    g0, g1 = (k0 // gs, k1 // gs) if gs else (0, 1)
+                    if gs or kt == 0:
+                        extra = self._per_channel(mm, loads, n0, n1, g0, g1)
+                    bias = self._bias(mm, loads, n0, n1) if mm.bias is not None and kt == 0 \
+                        else None
+                    for m0, m1 in shifted(chunks(s1 - s0, tm), s0):
+                        self.out.append(npu.MatmulOp(
+                            rows_of(tile, m0, m1), w, rows_of(acc, m0 - s0, m1 - s0),
+                            scale=extra.get("scale"), zero=extra.get("zero"),
+                            group_size=gs if gs and g1 - g0 > 1 else None, bias=bias,
+                            accumulate=kt > 0))
+                for m0, m1 in shifted(chunks(s1 - s0, min(tm, self.row_block)), s0):
+                    self.out.append(npu.EltwiseOp(
+                        "cast", rows_of(acc, m0 - s0, m1 - s0),
+                        cols_of(rows_of(mm.out, m0, m1), n0, n1)))
 
     def _load_weight_rows(self, src: npu.RegionAttr, view: npu.ViewAttr, n0: int, n1: int,
                           c0: int, c1: int) -> npu.ViewAttr:
@@ -690,6 +1010,9 @@ class AxnpuTilePass(ModulePass):
     name = "axnpu-tile"
 
     ocm_fraction: float = 1 / 3
+    stream_attention: bool = True
+    """Prefill attention one KV head at a time (`streamed_attention`); false keeps the
+    whole-activation layout (for comparisons)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         require_state(op, self.name, "axnpu")
@@ -703,7 +1026,7 @@ class AxnpuTilePass(ModulePass):
             with stage("tiling op", total) as bar:
                 for group in program.groups():
                     tiler = GroupTiler(group, budget, units, program.cores.value.data,
-                                       program.ocm_bytes.value.data)
+                                       program.ocm_bytes.value.data, self.stream_attention)
                     group.body.block.add_ops(tiler.run(bar))
                     io_end = max((b.view.access().end for b in group.buffers()), default=0)
                     ddr_need = max(ddr_need, io_end + tiler.vocm_end)

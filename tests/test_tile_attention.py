@@ -1,0 +1,126 @@
+"""axnpu-tile's per-KV-head prefill attention (`GroupTiler.streamed_attention`) on tiny real
+layers: the layout is applied where it should be (prefill, not decode), and the functional
+simulator runs the tiled program to the interpreter's results, before and after the DDR-swap
+pass, with and without the streamed layout (docs/numerics.md: every rounding point is the
+reference's; only o_proj's fp32 summation is blocked by head, as the streamed MLP blocks
+down_proj's)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tiny_models import make_tiny_model
+from transformers import AutoConfig
+
+from axc.dialects import axnpu as npu
+from axc.frontend.importer import import_module
+from axc.frontend.pipeline import run_pipeline
+from axc.frontend.trace import layer_example_inputs, trace_layer
+from axc.frontend.weights import CheckpointReader
+from axc.interp import run_function
+from axc.lowering_layout import pack_weights
+from axc.numerics import bf16_bits
+from axc.sim.functional import run_group
+from axc.weight_store import WeightStore, use_store
+
+#: (group, new tokens, cached rows, position of the first new token)
+GROUPS = [("decode", 1, 12, 200), ("prefill", 16, 0, 0)]
+BACKEND = "axnpu-build-ops,axnpu-insert-ddr-swap,axnpu-calc-deps,axnpu-assign-eu{strategy=onepass}"
+
+
+def _program(module) -> npu.ProgramOp:
+    return next(op for op in module.walk() if isinstance(op, npu.ProgramOp))
+
+
+@pytest.fixture(scope="module")
+def layer(tmp_path_factory):
+    """Tiny qwen2 layer 0 (GQA 4 query / 2 KV heads of 16, q/k/v biases), quantized s8, its
+    weights and per-group inputs and interpreter outputs; `compile(tile_options, ocm)`
+    lowers a copy through the whole back end."""
+    import torch
+
+    folder = make_tiny_model("qwen2", tmp_path_factory.mktemp("qwen2") / "qwen2")
+    config = AutoConfig.from_pretrained(folder)
+    traced = [trace_layer(config, 0, t, kv, device="meta") for _, t, kv, _ in GROUPS]
+    module = import_module([(tr, name, tr.weights_for_layer(0))
+                            for tr, (name, *_) in zip(traced, GROUPS, strict=True)])
+    run_pipeline(module, "axh-raise")
+    store = WeightStore(CheckpointReader(folder),
+                        {k: v.float().numpy() for k, v in traced[0].buffers.items()})
+    with use_store(store):
+        run_pipeline(module, "quantize{weight-type=s8 hidden-type=bf16},canonicalize,cse")
+    gen = torch.Generator().manual_seed(5)
+    inputs, refs = {}, {}
+    for fn, tr, (name, tokens, kv, start) in zip(module.ops, traced, GROUPS, strict=True):
+        example = layer_example_inputs(config, tokens, kv, start=start, generator=gen)
+        args = [a.name_hint for a in fn.body.block.args]
+        inputs[name] = {k: v.numpy() for k, v in example.items() if k in args}
+        with use_store(store):
+            got = run_function(fn, inputs[name], store.get, hidden_type="bf16")
+        refs[name] = dict(zip(tr.output_names, got, strict=True))
+
+    def compile_(tile: str = "", ocm: int | None = None) -> npu.ProgramOp:
+        m = module.clone()
+        with use_store(store):
+            run_pipeline(m, "convert-axh-to-axnpu")
+            if ocm is not None:
+                _program(m).ocm_bytes = npu._i64(ocm)  # noqa: SLF001
+            run_pipeline(m, f"axnpu-tile{tile},{BACKEND}")
+        return _program(m)
+
+    return compile_, store, inputs, refs
+
+
+def _ulps(a: np.ndarray, b: np.ndarray) -> int:
+    """Largest distance in bf16 steps (same-sign values: the bit patterns are ordered)."""
+    ia = bf16_bits(a.astype(np.float32)).astype(np.int32)
+    ib = bf16_bits(b.astype(np.float32)).astype(np.int32)
+    return int(np.abs(ia - ib).max())
+
+
+def _check(program: npu.ProgramOp, store, inputs, refs) -> None:
+    weights = pack_weights(program, store)
+    for group, ref in refs.items():
+        got = run_group(program, group, inputs[group], weights)
+        for name, want in ref.items():
+            if name == "output" and group == "prefill":
+                # o_proj sums its K in head blocks (fp32): at most one bf16 step, rarely
+                assert _ulps(got[name], want) <= 1, (group, name)
+            else:  # every other value rounds exactly where the reference does
+                assert np.array_equal(got[name], want), (group, name)
+
+
+def test_prefill_attention_is_streamed_per_kv_head(layer):
+    compile_, store, inputs, refs = layer
+    program = compile_()
+    prefill, decode = program.group("prefill"), program.group("decode")
+    ropes = [i for i in prefill.instructions() if isinstance(i, npu.RopeOp)]
+    # one rope on q and one on k per KV head, each on that head's columns only
+    assert sorted(r.x.get_shape()[-1] for r in ropes) == [16, 16, 32, 32]
+    stores = [i for i in prefill.instructions() if isinstance(i, npu.DmaStoreOp)
+              and i.dst.space.data == "ddr" and i.rows is not None]
+    assert len(stores) == 4 and {s.row_bytes.value.data for s in stores} == {32}
+    assert any(isinstance(i, npu.MatmulOp) and i.accumulate and i.x.get_shape() == (16, 32)
+               for i in prefill.instructions())  # o_proj's second K tile (head 1)
+    # decode reads its K/V from the cache: untouched (whole-width rope)
+    assert {i.x.get_shape()[-1] for i in decode.instructions()
+            if isinstance(i, npu.RopeOp)} == {64, 32}
+    _check(program, store, inputs, refs)
+
+
+def test_streamed_and_whole_layouts_agree_at_a_small_ocm(layer):
+    """At 12 KiB of OCM the whole-activation layout spills; the streamed one does not
+    spill its attention, and both run to the reference."""
+    compile_, store, inputs, refs = layer
+    swaps = {}
+    for tile in ("", "{stream_attention=false}"):
+        program = compile_(tile, ocm=12288)
+        prefill = program.group("prefill")
+        swaps[tile] = sum(i.src.size_bytes.data for i in prefill.instructions()
+                          if isinstance(i, npu.DmaStoreOp) and i.rows is None
+                          and any(b.kind.data == "scratch" and
+                                  b.view.offset.data <= i.dst.offset.data
+                                  < b.view.offset.data + b.view.numel
+                                  for b in prefill.buffers()))
+        _check(program, store, inputs, refs)
+    assert swaps["{stream_attention=false}"] > swaps[""]
