@@ -262,10 +262,7 @@ class _Builder:
         self.cache = CompileCache.default()
         self.kinds: dict[str, _Kind] = {}
         o = options
-        self.quantize_text = (f"llm-layer-quantize{{weight-type={o.weight_type} "
-                              f"group-size={max(o.group_size, 1)} "
-                              f"s8-group-size={o.group_size} hidden-type={o.hidden_state_type} "
-                              f"quant-method={o.quant_method}}}")
+        self.quantize_text = layer_quantize_pipeline(o)
         self.post_quantize_text = (
             f"llm-post-quantize{{post-weight-type={o.post_weight_type} post-topk={o.post_topk} "
             f"group-size={max(o.group_size, 1)} hidden-type={o.hidden_state_type}}}")
@@ -631,6 +628,14 @@ def folder_config(options: BuildOptions, llm, builder: _Builder, post_ms: dict,
         "predicted_ms": {"groups": per_group, "post": post_ms["post"]},
         "axc_version": __version__,
     }
+
+
+def layer_quantize_pipeline(o: BuildOptions) -> str:
+    """The weight half of a decoder layer's pipeline for these options (`--group_size` is
+    the s4 group and the s8 group, 0 = one s8 scale per output channel)."""
+    return (f"llm-layer-quantize{{weight-type={o.weight_type} group-size={max(o.group_size, 1)} "
+            f"s8-group-size={o.group_size} hidden-type={o.hidden_state_type} "
+            f"quant-method={o.quant_method}}}")
 
 
 def post_config(src: Path) -> dict:

@@ -5,6 +5,9 @@ the functional simulator, against the Hugging Face float32 layer on the same inp
 inputs are real: the token embeddings of a fixed English text (positions 0..T-1) for the
 prefill group, and for the decode group the next token after a history whose K/V rows are
 the float32 layer's own for that text. Printed as a cosine per output, as pulsar2 does.
+For quantized (and bf16/fp16) weights it also prints the cosine against the float32 layer
+holding the build's own weights dequantized: the part of the difference that is compilation
+and hidden-state rounding, apart from what the weight quantization itself costs.
 
 Level 2: the whole model through `LLMEngine` (every layer's axmodel, the post model, the
 bf16 embedding file) on `--prompt`, greedy, printing each step's top-10 candidates with
@@ -58,8 +61,47 @@ def _text_ids(folder: Path, n: int, vocab: int) -> list[int]:
     return ids[:n]
 
 
-def layer0_cosines(input_path: str | Path, folder: str | Path, model=None) -> dict:
-    """{group name: {output name: cosine}} of layer 0's written axmodel vs Hugging Face."""
+def build_weights_of_layer0(options) -> dict[str, np.ndarray]:
+    """Layer 0's linear weights as `options` quantize them, dequantized to float32, by
+    parameter name within the layer (`self_attn.q_proj.weight`); {} for fp32 weights."""
+    from axc.build import layer_quantize_pipeline
+    from axc.frontend.config import LLMConfig
+    from axc.frontend.pipeline import ShapeGroup, import_layer, run_pipeline
+    from axc.frontend.weights import CheckpointReader
+    from axc.numerics import dequantize_weight
+    from axc.weight_store import WeightStore, use_store
+
+    if options.weight_type == "fp32":
+        return {}
+    llm = LLMConfig.from_pretrained_dir(options.model_config or options.input_path)
+    buffers: dict = {}
+    module = import_layer(llm.hf, 0, [ShapeGroup("decode", 1, 1)], relative_weights=True,
+                          buffers=buffers)
+    store = WeightStore(CheckpointReader(options.input_path), buffers,
+                        prefix="model.layers.0.")
+    with use_store(store):
+        run_pipeline(module, layer_quantize_pipeline(options))
+    derived = set(store.derived_names())
+    weights = {}
+    for name in sorted(derived):
+        base, _, tag = name.partition("#")
+        if not tag or "." in tag or not base.endswith(".weight"):
+            continue  # scales, zeros, biases, norm weights: only the linears' matrices
+        values = store.get(name)
+        if f"{name}.scale" in derived:
+            zero = f"{name}.zero"
+            values = dequantize_weight(values, store.get(f"{name}.scale"),
+                                       store.get(zero) if zero in derived else None)
+        if np.ndim(values) == 2:
+            weights[base] = np.asarray(values, dtype=np.float32)
+    return weights
+
+
+def layer0_cosines(input_path: str | Path, folder: str | Path, model=None,
+                   build_weights: dict[str, np.ndarray] | None = None) -> dict:
+    """{group name: {output name: cosine}} of layer 0's written axmodel vs Hugging Face's
+    float32 layer; with `build_weights` (build_weights_of_layer0) also `<output> (build
+    weights)` entries: vs the float32 layer holding those weights."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -96,6 +138,12 @@ def layer0_cosines(input_path: str | Path, folder: str | Path, model=None) -> di
         got = session.run(LAYER_OUTPUTS, feed, shape_group=group)
         results[name] = {n: cosine(g, r) for n, g, r in zip(LAYER_OUTPUTS, got, ref,
                                                             strict=True)}
+        if build_weights:
+            with _layer_weights(model.model.layers[0], build_weights):
+                same = [r.detach().float().numpy()
+                        for r in reference_layer_outputs(model, 0, inputs)]
+            results[name].update({f"{n} (build weights)": cosine(g, r)
+                                  for n, g, r in zip(LAYER_OUTPUTS, got, same, strict=True)})
         return ref
 
     kv_cache_len = int(config["kv_cache_len"])
@@ -118,20 +166,51 @@ def layer0_cosines(input_path: str | Path, folder: str | Path, model=None) -> di
     return results
 
 
+class _layer_weights:
+    """Context: `layer`'s parameters replaced by `weights` (name -> array), then restored."""
+
+    def __init__(self, layer, weights: dict[str, np.ndarray]) -> None:
+        self.layer, self.weights, self.saved = layer, weights, {}
+
+    def __enter__(self):
+        import torch
+
+        for name, value in self.weights.items():
+            param = self.layer.get_parameter(name)
+            self.saved[name] = param.data
+            param.data = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for name, value in self.saved.items():
+            self.layer.get_parameter(name).data = value
+
+
 def check_level_1(options, folder: Path, console) -> dict:
-    """Print layer 0's cosines (decode and prefill) as pulsar2 does; return them."""
+    """Print layer 0's cosines (decode and prefill) as pulsar2 does; return them. Beside the
+    float32 layer, the float32 layer holding the build's weights (integer or rounded float
+    weight types), which separates quantization loss from compilation error."""
     from rich.table import Table
 
-    results = layer0_cosines(options.input_path, folder)
+    weights = build_weights_of_layer0(options)
+    results = layer0_cosines(options.input_path, folder, build_weights=weights)
     table = Table(title="check level 1: layer 0 (simulated axmodel) vs Hugging Face float32")
     table.add_column("group")
-    for name in ("output", "K_cache_out", "V_cache_out"):
+    names = ["output", "K_cache_out", "V_cache_out"]
+    for name in names:
         table.add_column(f"cosine {name}", justify="right")
+    if weights:
+        names.append("output (build weights)")
+        table.add_column(f"cosine output vs the {options.weight_type} weights", justify="right")
     for group, cos in results.items():
-        table.add_row(group, *(f"{c:.6f}" for c in cos.values()))
+        table.add_row(group, *(f"{cos[n]:.6f}" for n in names))
     console.print(table)
     for group, cos in results.items():
-        console.print(f"layer 0 {group} cosine similarity: {cos['output']:.6f}")
+        line = f"layer 0 {group} cosine similarity: {cos['output']:.6f}"
+        if weights:
+            line += (f" (float32 weights); {cos['output (build weights)']:.6f} (the build's "
+                     f"{options.weight_type} weights dequantized: compilation alone)")
+        console.print(line)
     return results
 
 

@@ -5,6 +5,7 @@ check level 1's cosines."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def test_s4_asym_build_keeps_zero_points_and_layer0_matches(qwen, tmp_path):
     simulated from the file still tracks the float layer."""
     from axc.axmodel import read_axmodel
     from axc.build import validate
-    from axc.checks import layer0_cosines
+    from axc.checks import build_weights_of_layer0, layer0_cosines
 
     out = tmp_path / "out"
     build(BuildOptions(input_path=str(qwen), output_path=str(out), weight_type="s4",
@@ -210,6 +211,19 @@ def test_s4_asym_build_keeps_zero_points_and_layer0_matches(qwen, tmp_path):
         sorted(model.weights)
     cos = layer0_cosines(qwen, out)
     assert min(min(group.values()) for group in cos.values()) > 0.99, cos
+    # -c 1's second reference: the float32 layer holding the build's s4 weights dequantized
+    # leaves only compilation and the bf16 hidden state; the 4-bit rounding is the rest
+    options = BuildOptions(input_path=str(qwen), output_path=str(out), weight_type="s4",
+                           group_size=32, quant_method="asym", **FLAGS)
+    weights = build_weights_of_layer0(options)
+    assert sorted(weights) == sorted(f"{p}.weight" for p in (
+        "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+        "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"))
+    both = layer0_cosines(qwen, out, build_weights=weights)
+    for group, values in both.items():
+        assert values["output"] == cos[group]["output"]
+        assert values["output (build weights)"] >= 0.9999, both
+        assert values["output (build weights)"] > values["output"], both
     with pytest.raises(Exception, match="llm_build offers"):
         validate(BuildOptions(input_path=str(qwen), output_path=str(tmp_path / "x"),
                               quant_method="gptq"))
@@ -238,3 +252,21 @@ def test_s8_groups_reach_the_file_and_track_the_float_layer(qwen, built, tmp_pat
     for group in cos_grouped:
         assert min(cos_grouped[group].values()) >= 0.999, cos_grouped
         assert cos_grouped[group]["output"] >= cos_plain[group]["output"] - 1e-5
+
+
+def test_check_level_1_prints_both_references(qwen, tmp_path, capsys):
+    """`-c 1` prints pulsar2's line per group, with the cosine against the float32 layer and
+    against the float32 layer holding the build's dequantized weights."""
+    out = tmp_path / "out"
+    argv = ["llm_build", "--input_path", str(qwen), "--output_path", str(out),
+            "--prefill_len", "16", "--kv_cache_len", "64", "-w", "s4", "--group_size", "32",
+            "-c", "1"]
+    assert axc_main(argv) == 0
+    captured = capsys.readouterr()
+    text = " ".join((captured.out + captured.err).split())  # (rich wraps long lines)
+    for group in ("prefill", "decode"):
+        line = re.search(rf"layer 0 {group} cosine similarity: ([\d.]+) \(float32 weights\); "
+                         r"([\d.]+) \(the build's s4 weights dequantized: compilation alone\)",
+                         text)
+        assert line, text
+        assert 0.99 < float(line[1]) < float(line[2]) <= 1.0
