@@ -19,6 +19,9 @@ Postcondition, for every group:
   before the next use) or stored (`axnpu.dma_store`, when changed since its last store) to
   its own `scratch` buffer (`@ddr_swap<N>`, placed after every buffer of the program) and
   loaded back (`axnpu.dma_load`, possibly at another OCM offset) right before its next use;
+  the first time a request does not fit, temporaries whose next use is at least `far-use`
+  instructions ahead are evicted too (furthest first) until `headroom` of the OCM is free,
+  so that the ring survives a full OCM (see `_keep_headroom`);
 - program order computes what it computed before (the swaps copy bytes exactly and happen
   between the last write and the next read of a temporary).
 
@@ -202,6 +205,8 @@ class _Swapper:
     buffers: list[BufferOp] = field(default_factory=list)
     stores: int = 0
     loads: int = 0
+    headroom: float = 0.25
+    far_use: int = 256
 
     def scratch_for(self, t: Temp) -> int:
         if t.scratch is None:
@@ -262,15 +267,16 @@ def _rewrite(op: InstructionOp, temps: list[Temp], starts: list[int]) -> None:
             op.properties[name] = new
 
 
-def swap_group(group: GroupOp, ocm_bytes: int, scratch_base: int, ddr_bytes: int
-               ) -> tuple[int, int, int]:
+def swap_group(group: GroupOp, ocm_bytes: int, scratch_base: int, ddr_bytes: int,
+               headroom: float = 0.25, far_use: int = 256) -> tuple[int, int, int]:
     """Allocate `group` in place; returns (temporaries, stores, loads) inserted."""
     ops = group.instructions()
     temps, starts = find_temps(ops)
     fixed_end = max((a.end for op in ops for a in op.reads() + op.writes()
                      if a.space == "ocm"), default=0)
     ocm = _Ocm(_align(fixed_end), ocm_bytes)  # OCM already allocated by hand stays reserved
-    sw = _Swapper(group, ocm_bytes, scratch_base, ddr_bytes, temps)
+    sw = _Swapper(group, ocm_bytes, scratch_base, ddr_bytes, temps, headroom=headroom,
+                  far_use=far_use)
     by_pos: dict[int, list[Temp]] = {}
     for t in temps:
         for pos in t.uses:
@@ -318,6 +324,9 @@ def _make_room(sw: _Swapper, ocm: _Ocm, need: list[Temp], pos: int, op: Instruct
     missing = sorted((t for t in need if t.base is None), key=lambda t: (-t.size, t.index))
     for t in missing:
         offset = ocm.fit(t.size)
+        if offset is None:
+            _keep_headroom(sw, ocm, needed, pos, pre)
+            offset = ocm.fit(t.size)
         while offset is None:
             victims = [sw.temps[i] for i in ocm.residents() if i not in needed]
             if not victims:
@@ -338,6 +347,25 @@ def _make_room(sw: _Swapper, ocm: _Ocm, need: list[Temp], pos: int, op: Instruct
         sw.bring(t, offset, pos, ocm, pre)
 
 
+def _keep_headroom(sw: _Swapper, ocm: _Ocm, needed: set[int], pos: int,
+                   pre: list[InstructionOp]) -> None:
+    """When the OCM is full, evict temporaries whose next use is far (furthest first) until
+    `headroom` of it is free, not only the bytes of this request. Each of them costs one store
+    and one reload whenever it goes, but evicted one request at a time, the freed range is
+    reused by the very next temporary of the same size: every weight tile of a streamed MLP
+    then lands on the previous tile's range and waits for its matmuls (MiniCPM 2.4B / 8B
+    prefill: x and the residual stay resident, the OCM ring shrinks to one tile and the
+    CONV units idle). With headroom the ring is back and loads run ahead."""
+    residents = [sw.temps[i] for i in ocm.residents() if i not in needed]
+    free = ocm.limit - ocm.low - sum(_align(sw.temps[i].size) for i in ocm.residents())
+    goal = (ocm.limit - ocm.low) * sw.headroom
+    for victim in sorted(residents, key=lambda v: (-v.upcoming(), -v.size, v.index)):
+        if free >= goal or victim.upcoming() - pos < sw.far_use:
+            break
+        sw.evict(victim, ocm, pre)
+        free += _align(victim.size)
+
+
 def _scratch_base(program: ProgramOp) -> int:
     ends = [b.view.access().end for g in program.groups() for b in g.buffers()]
     return _align(max(ends, default=0))
@@ -351,6 +379,10 @@ class AxnpuInsertDdrSwapPass(ModulePass):
 
     ocm_bytes: int = 0
     """OCM to allocate in (0: the program's `ocm_bytes`); recorded on the program."""
+    headroom: float = 0.25
+    """Fraction of OCM freed (temporaries with far next uses) once the OCM is full."""
+    far_use: int = 256
+    """Instructions ahead beyond which a next use is far enough for a headroom eviction."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         require_state(op, self.name, "axnpu")
@@ -363,7 +395,7 @@ class AxnpuInsertDdrSwapPass(ModulePass):
             ddr_bytes = program.limit_bytes("ddr")
             base = _scratch_base(program)
             for group in program.groups():
-                swap_group(group, ocm_bytes, base, ddr_bytes)
+                swap_group(group, ocm_bytes, base, ddr_bytes, self.headroom, self.far_use)
                 _check(group, ocm_bytes)
 
 
