@@ -308,7 +308,7 @@ bytes per token / (peak x dma.efficiency)): a constraint of the fit (issue 5), n
 per model. Without it the fit trades a lower DMA efficiency for a larger per-group launch
 cost (both explain decode), which leaves the 24-layer 0.5B rows at 74% of their roofline;
 the board rows constrain only the sum."""
-ROOFLINE_WEIGHT = 100.0
+ROOFLINE_WEIGHT = 1e4
 """Weight of the squared log shortfall below ROOFLINE_GOAL in the loss (a soft wall)."""
 
 
