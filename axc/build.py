@@ -164,9 +164,7 @@ def validate(options: BuildOptions):
     if o.post_topk > llm.vocab_size:
         raise AxcError(f"--post_topk {o.post_topk} exceeds the vocabulary ({llm.vocab_size})")
     if o.weight_type == "s4":
-        dims = {"hidden_size": llm.hidden_size, "intermediate_size": llm.intermediate_size,
-                "heads x head_dim": llm.num_attention_heads * llm.head_dim}
-        for what, dim in dims.items():
+        for what, dim in _linear_inputs(llm).items():
             if dim % o.group_size:
                 raise AxcError(f"-w s4: --group_size {o.group_size} does not divide {what} "
                                f"{dim}; choose a group size that divides it (e.g. 32, 64)")
@@ -180,6 +178,25 @@ def validate(options: BuildOptions):
 
 
 # -- small helpers -------------------------------------------------------------------------
+
+
+def _linear_inputs(llm) -> dict[str, int]:
+    """The input widths (K) of a decoder layer's linears, by what they are."""
+    return {"hidden_size": llm.hidden_size, "intermediate_size": llm.intermediate_size,
+            "heads x head_dim": llm.num_attention_heads * llm.head_dim}
+
+
+def s8_group_note(options: BuildOptions, llm) -> str | None:
+    """A note when `--group_size` leaves some s8 linears at one scale per output channel
+    (the quantize pass groups s8 only where the group divides K)."""
+    if options.weight_type != "s8" or options.group_size <= 0:
+        return None
+    left = [f"{what} {dim}" for what, dim in _linear_inputs(llm).items()
+            if dim % options.group_size]
+    if not left:
+        return None
+    return (f"note: --group_size {options.group_size} does not divide {', '.join(left)}; "
+            "those s8 linears keep one scale per output channel")
 
 
 def layer_file(model_type: str, prefill_len: int, i: int | str) -> str:
@@ -413,6 +430,9 @@ def build(options: BuildOptions, console=None) -> BuildResult:
     t_start = time.perf_counter()
     llm, reader = validate(options)
     console.print(llm.format_block())
+    note = s8_group_note(options, llm)
+    if note:
+        console.print(note)
     out = Path(options.output_path)
     out.mkdir(parents=True, exist_ok=True)
     builder = _Builder(options, llm, reader, console)

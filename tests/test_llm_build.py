@@ -270,3 +270,14 @@ def test_check_level_1_prints_both_references(qwen, tmp_path, capsys):
                          text)
         assert line, text
         assert 0.99 < float(line[1]) < float(line[2]) <= 1.0
+
+
+def test_s8_group_that_divides_nothing_is_noted(qwen):
+    """The tiny model's linears read 64 or 128 inputs: --group_size 48 groups none of them
+    (each keeps one scale per channel) and the build says so; 32 divides all: no note."""
+    from axc.build import s8_group_note, validate
+
+    for group, expected in ((48, "does not divide hidden_size 64"), (32, None), (0, None)):
+        options = BuildOptions(input_path=str(qwen), output_path="unused", group_size=group)
+        note = s8_group_note(options, validate(options)[0])
+        assert (note is None) if expected is None else (expected in note), note
