@@ -30,11 +30,15 @@ class EstimateOptions:
     prefill_len: int = 128
     kv_cache_len: int = 1023
     strategy: str = "greedy"
+    s8_group_size: int = 0
+    """0: s8 with one scale per output channel, as the pulsar2 builds of the board rows;
+    128 models `axc llm_build`'s default s8 groups"""
 
     def pipeline_options(self) -> str:
         mode = f' npu-mode="{self.npu_mode}"' if self.npu_mode else ""
+        groups = f" s8-group-size={self.s8_group_size}" if self.s8_group_size else ""
         return (f'weight-type={self.weight_type} post-weight-type={self.post_weight_type} '
-                f'group-size={self.group_size} hidden-type={self.hidden_type} '
+                f'group-size={self.group_size}{groups} hidden-type={self.hidden_type} '
                 f'chip="{self.chip}"{mode} strategy={self.strategy}')
 
 

@@ -28,10 +28,13 @@ def _opt(options: dict[str, object], key: str, default: object) -> object:
     return value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
 
 
-def _quantize_text(o: dict[str, object], weight_key: str = "weight-type") -> str:
+def _quantize_text(o: dict[str, object], weight_key: str = "weight-type",
+                   s8_groups: bool = True) -> str:
+    """quantize + fold-constant-casts; `s8_groups=False` (the post layer) keeps s8 per
+    channel whatever `s8-group-size` says, as the build does for the lm_head."""
     wt, gs = _opt(o, weight_key, "s8"), _opt(o, "group-size", 128)
     ht, method = _opt(o, "hidden-type", "bf16"), _opt(o, "quant-method", "auto")
-    s8 = _opt(o, "s8-group-size", 0)
+    s8 = _opt(o, "s8-group-size", 0) if s8_groups else 0
     return (f"quantize{{weight-type={wt} group-size={gs} hidden-type={ht} method={method}"
             + (f" s8-group-size={s8}" if s8 else "") + "},fold-constant-casts")
 
@@ -55,7 +58,7 @@ def _llm_layer_quantize(o: dict[str, object]) -> str:
 
 def _llm_post_quantize(o: dict[str, object]) -> str:
     topk = int(_opt(o, "post-topk", 0) or 0)  # type: ignore[arg-type]
-    text = _quantize_text(o, "post-weight-type")
+    text = _quantize_text(o, "post-weight-type", s8_groups=False)
     if topk:
         text += f",post-topk{{k={topk}}}"
     return f"{text},canonicalize,cse,dce"

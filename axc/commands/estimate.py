@@ -16,6 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-w", "--weight_type", default="s8",
                         choices=["s8", "s4", "bf16", "fp16", "fp32"])
     parser.add_argument("--group_size", type=int, default=128, help="s4 group size")
+    parser.add_argument("--s8_group_size", type=int, default=0,
+                        help="s8 scale group (default 0: one scale per output channel, the "
+                        "pulsar2 builds of BOARDS.md; 128: axc llm_build's default)")
     parser.add_argument("-t", "--hidden_state_type", default="bf16",
                         choices=["bf16", "fp16", "fp32"])
     parser.add_argument("--post_weight_type", default="s8", choices=["s8", "bf16"])
@@ -31,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = EstimateOptions(
         chip=args.chip, npu_mode=args.npu_mode, weight_type=args.weight_type,
-        group_size=args.group_size, hidden_type=args.hidden_state_type,
+        group_size=args.group_size, s8_group_size=args.s8_group_size,
+        hidden_type=args.hidden_state_type,
         post_weight_type=args.post_weight_type, prefill_len=args.prefill_len,
         kv_cache_len=args.kv_cache_len, strategy=args.strategy)
     report = estimate(args.input_path, options)
