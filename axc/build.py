@@ -64,8 +64,9 @@ class BuildOptions:
     npu_mode: str | None = None
     group_size: int = 128
     quant_method: str = "auto"
-    """weight quantization method (axc's own flag): auto/rtn (pulsar2's symmetric grid),
-    clip, or asym (a zero point per group; the most accurate s4 without calibration)."""
+    """weight quantization method (axc's own flag): auto (asym for s4, rtn for s8), rtn
+    (pulsar2's symmetric grid), clip, or asym (a zero point per group; the most accurate s4
+    without calibration)."""
     strategy: str = "onepass"
     max_new_tokens: int = 64
     """check level 2's token limit (base models may never emit EOS)."""

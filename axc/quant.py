@@ -29,11 +29,13 @@ Methods (pass option `method`, `axc accuracy --quant_method`):
   the part of its range on the group's short side; on Qwen2.5-Coder-0.5B w4a16 g128 `asym`
   brings the perplexity increase from +9.25% (rtn) to +3.2% (docs/accuracy.md), the only
   method here that meets the 8% goal. Needs no calibration.
-* `auto` (the default): `rtn`, pulsar2's symmetric format, so that a build's format does not
-  change unless asked. Every symmetric method measured within about a tenth of a point of
-  RTN end to end (the weight-MSE clip search clips outlier weights that matter, GPTQ
-  calibrated on ~1k tokens overfits its calibration text, AWQ's scaling trades one input's
-  error for another's); they stay selectable.
+* `auto` (the default): `asym` for s4 (RTN's +9.25% perplexity misses the 8% goal, asym's
+  +3.2% meets it; the cost is one bf16 zero point per group), `rtn` for s8 (its error is
+  far below the bf16 hidden state's). pulsar2's symmetric s4 is `rtn`. Every symmetric
+  method measured within about a tenth of a point of RTN end to end (the weight-MSE clip
+  search clips outlier weights that matter, GPTQ calibrated on ~1k tokens overfits its
+  calibration text, AWQ's scaling trades one input's error for another's); they stay
+  selectable.
 
 A pass cannot run the model, so calibration runs beforehand in Python: `calibrate(model,
 token_ids)` runs the Hugging Face float model on a calibration text (`axc/data/calib.txt`, a
@@ -82,8 +84,8 @@ def resolve_method(method: str, weight_type: str, has_hessian: bool) -> str:
     """The concrete method `auto` (or a request) stands for."""
     if method not in QUANT_METHODS:
         raise AxcError(f"quantize: method {method!r} is not one of {', '.join(QUANT_METHODS)}")
-    if method == "auto":  # pulsar2's format; `asym` measures better (docs/accuracy.md)
-        return "rtn"
+    if method == "auto":  # docs/accuracy.md: asym is the s4 that meets the accuracy goal
+        return "asym" if weight_type == "s4" else "rtn"
     if method in ("gptq", "awq-gptq") and not has_hessian:
         raise AxcError(f"quantize: method {method!r} needs calibration statistics "
                        "(axc.quant.calibrate + attach_calibration) in the weight store")
@@ -118,8 +120,11 @@ def quantize_weight(
     method: str = "rtn",
     hessian: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """[N, K] float -> (int8 values, bf16-valued scales [N, K/group]) by `method`."""
+    """[N, K] float -> (int8 values, bf16-valued scales [N, K/group]) by a symmetric
+    `method` (zero-point methods: `quantize_asymmetric`)."""
     method = resolve_method(method, weight_type, hessian is not None)
+    if method in ZERO_POINT_METHODS:
+        raise ValueError(f"{method} has zero points: use quantize_asymmetric")
     if method == "rtn":
         return quantize_symmetric(weight, weight_type, group_size)
     if method == "awq":  # the AWQ input scaling is already in `weight` (quantize pass)

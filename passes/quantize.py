@@ -13,9 +13,10 @@ Postcondition (state `axh-quantized`):
 - the module records `axc.weight_type`, `axc.hidden_type`, `axc.group_size` and
   `axc.quant_method`.
 
-`method` (rtn | clip | gptq | awq | awq-gptq | auto) picks the algorithm of `axc.quant`
-(`auto` = rtn; gptq reads calibration Hessians `<weight>#calib.hessian` from the store, clip
-uses their diagonal as feature importance when present). awq and awq-gptq (integer weight
+`method` (rtn | clip | gptq | awq | awq-gptq | asym | auto) picks the algorithm of
+`axc.quant` (`auto` = asym for s4, rtn for s8: `axc.quant.resolve_method`; gptq reads
+calibration Hessians `<weight>#calib.hessian` from the store, clip uses their diagonal as
+feature importance when present). awq and awq-gptq (integer weight
 types only) also rewrite the IR: the rms_norm weight read only by linears becomes
 `<norm weight>#awq` = (w + offset) / s - offset, and the up linear read only by a
 swiglu/geglu read only by linears gets its bias renamed `<bias>#awq` = b / s; the store holds
@@ -74,6 +75,7 @@ from axc.quant import (
     quantize_asymmetric,
     quantize_weight,
     read_packed_linear,
+    resolve_method,
 )
 from axc.state import require_state, set_state
 from axc.weight_store import WeightStore, current_store
@@ -156,7 +158,12 @@ class QuantizePass(ModulePass):
         op.attributes["axc.group_size"] = IntegerAttr(self.group_size, i64)
         if self.weight_type == "s8" and self.s8_group_size:
             op.attributes["axc.s8_group_size"] = IntegerAttr(self.s8_group_size, i64)
-        op.attributes["axc.quant_method"] = StringAttr(self.method)
+        op.attributes["axc.quant_method"] = StringAttr(self.resolved_method)
+
+    @property
+    def resolved_method(self) -> str:
+        """The concrete method (`auto` resolved for the weight type)."""
+        return resolve_method(self.method, self.weight_type, has_hessian=True)
 
     # -- weights ---------------------------------------------------------------------------
 
@@ -199,7 +206,7 @@ class QuantizePass(ModulePass):
         new_w = axh.WeightOp(f"{name}#{tag}", TensorType(IntegerType(width), (n, k)))
         new_s = axh.WeightOp(f"{name}#{tag}.scale", TensorType(BFloat16Type(), (n, k // group)))
         new_z = None
-        if self.method in ZERO_POINT_METHODS:
+        if self.resolved_method in ZERO_POINT_METHODS:
             # bf16 holding the integer zero points exactly: the NPU's matmul takes float
             # zeros (its dequantisation is (q - zero) * scale in fp32)
             new_z = axh.WeightOp(f"{name}#{tag}.zero", TensorType(BFloat16Type(),

@@ -447,8 +447,9 @@ REAL = "qwen2.5-coder-0.5b-instruct"
 
 @pytest.fixture(scope="module")
 def qwen(tmp_path_factory):
-    """Qwen2.5-Coder-0.5B: layers 0 and 23 at w8a16 and w4a16 (g128), groups decode (kv 63)
-    and prefill (16), written to axmodel files; the quantized axh functions; HF float32."""
+    """Qwen2.5-Coder-0.5B: layers 0 and 23 at w8a16 and w4a16 (g128; the build's default
+    methods: s8 per channel here, asym s4), groups decode (kv 63) and prefill (16), written
+    to axmodel files; the quantized axh functions; HF float32."""
     from axc.models import cached_model_dir
 
     folder = cached_model_dir(REAL)
@@ -512,29 +513,65 @@ def _fake_quant(hf_layer, store, wt: str) -> dict:
     return saved
 
 
+def _real_layer_inputs(llm, hf, layer: int, groups) -> list[dict]:
+    """Per group, real inputs of `layer`: the HF float32 model's hidden states entering that
+    layer for the check text (axc.checks.CHECK_TEXT) at positions 0.. (prefill), and for
+    decode the next token against the float32 layer's own K/V rows of the history."""
+    import torch
+
+    from axc.checks import _text_ids
+    from axc.frontend.trace import INDEX_DTYPE, reference_layer_outputs, runtime_mask
+
+    kv_dim = llm.num_key_value_heads * llm.head_dim
+    longest = max(g.seq_len + g.kv_len for g in groups)
+    ids = _text_ids(Path(hf.config._name_or_path), longest, llm.vocab_size)
+    with torch.no_grad():
+        states = hf(torch.tensor([ids]), output_hidden_states=True).hidden_states[layer]
+
+    def inputs(start: int, seq: int, kv_len: int, k=None, v=None) -> dict:
+        cache = [torch.zeros(1, kv_len, kv_dim), torch.zeros(1, kv_len, kv_dim)]
+        if start:
+            cache[0][0, :start], cache[1][0, :start] = k[0, :start], v[0, :start]
+        return {"input": states[:, start:start + seq].float(),
+                "indices": (torch.arange(seq) + start).unsqueeze(0).to(INDEX_DTYPE),
+                "mask": runtime_mask(seq, kv_len, start),
+                "K_cache": cache[0], "V_cache": cache[1]}
+
+    examples = []
+    for g in groups:
+        start = g.kv_len  # a full history of the group's cache rows
+        k = v = None
+        if start:
+            with torch.no_grad():
+                _, k, v = reference_layer_outputs(hf, layer, inputs(0, start, 0))
+        examples.append(inputs(start, g.seq_len, g.kv_len, k, v))
+    return examples
+
+
 @pytest.mark.real_model
 @pytest.mark.slow
 @pytest.mark.parametrize("wt", ["s8", "s4"], ids=["w8a16", "w4a16"])
 @pytest.mark.parametrize("layer", [0, 23])
 def test_real_qwen_layers_from_axmodel_files(qwen, wt, layer):
-    """Decode and prefill groups simulated from the written files agree with the axh
-    interpreter on the same quantized function (cosine >= 0.99999) and with the HF float32
-    layer (>= 0.999): at w8a16 the original layer, at w4a16 the layer holding the s4 weights
-    dequantized (the 4-bit rounding itself costs 0.93-0.999 on these random inputs and is
-    quantization's business, docs/accuracy.md; the raw figure is only asserted >= 0.9)."""
+    """Decode and prefill groups simulated from the written files, on the real inputs of the
+    layer (HF's hidden states for a text), agree with the axh interpreter on the same
+    quantized function (cosine >= 0.99999) and with the HF float32 layer (>= 0.999): at
+    w8a16 the original layer, at w4a16 the layer holding the s4 weights dequantized. Against
+    the original float weights w4a16 (asym, the default) is asserted >= 0.98 only: the 4-bit
+    rounding itself (measured: outputs 0.9938-0.9995, layer 23's V rows 0.981; no s4 method
+    reaches 0.999 on layer 0, docs/accuracy.md)."""
     import torch
 
-    from axc.frontend.trace import layer_example_inputs, reference_layer_outputs
+    from axc.frontend.trace import reference_layer_outputs
     from axc.interp import run_function
 
     llm, hf, groups, built = qwen
     path, funcs, store = built[wt, layer]
     onnx.checker.check_model(str(path))
     sess = InferenceSession(path)
-    gen = torch.Generator().manual_seed(layer)
     hf_layer = hf.model.layers[layer]
-    for index, g in enumerate(groups):
-        example = layer_example_inputs(llm.hf, g.seq_len, g.kv_len, generator=gen)
+    examples = _real_layer_inputs(llm, hf, layer, groups)
+    for index, (g, example) in enumerate(zip(groups, examples, strict=True)):
         feeds = {k: v.numpy() for k, v in example.items()}
         got = sess.run(None, _feeds(sess, {g.name: feeds}, index, g.name), shape_group=index)
         func = funcs[g.name]
@@ -556,7 +593,7 @@ def test_real_qwen_layers_from_axmodel_files(qwen, wt, layer):
             assert _cosine(a, f) >= 0.999, (g.name, name, _cosine(a, f))
             print(f"{wt} layer {layer} {g.name} {name}: interp {_cosine(a, r):.7f} "
                   f"hf(fake-quant) {_cosine(a, f):.6f} hf(float) {_cosine(a, p):.6f}")
-            assert _cosine(a, p) >= (0.999 if wt == "s8" else 0.9), (g.name, name)
+            assert _cosine(a, p) >= (0.999 if wt == "s8" else 0.98), (g.name, name)
 
 
 def _lit_program() -> ProgramOp:

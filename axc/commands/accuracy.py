@@ -23,8 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group_size", type=int, default=128,
                         help="group size of s4 and s8 weights (0 with -w s8: per channel)")
     parser.add_argument("--quant_method", default="auto", choices=QUANT_METHODS,
-                        help="s4/s8 algorithm: auto = rtn (pulsar2's); asym = rtn with zero "
-                        "points (the best measured at w4a16, docs/accuracy.md); clip, gptq, awq "
+                        help="s4/s8 algorithm: auto = asym for s4, rtn for s8; rtn = pulsar2's "
+                        "symmetric grid; asym = rtn with zero points (the best measured at "
+                        "w4a16, docs/accuracy.md); clip, gptq, awq "
                         "and awq-gptq calibrate on axc/data/calib.txt first")
     parser.add_argument("--post_weight_type", default="bf16", choices=("bf16", "s8", "fp32"))
     parser.add_argument("--tokens", type=int, default=1024,

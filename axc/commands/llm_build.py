@@ -47,8 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "channel, pulsar2's w8a16)")
     parser.add_argument("--quant_method", default=d.quant_method,
                         choices=("auto", "rtn", "clip", "asym"),
-                        help="weight quantization method (axc's own flag; asym: a zero point "
-                        "per group, the most accurate -w s4, see docs/accuracy.md)")
+                        help="weight quantization method (axc's own flag): auto = asym for s4 (a "
+                        "zero point per group, the most accurate s4, docs/accuracy.md), rtn "
+                        "for s8; rtn = pulsar2's symmetric grid")
     parser.add_argument("--strategy", default=d.strategy,
                         choices=("heuristic", "onepass", "greedy"),
                         help="EU assignment strategy of the scheduler (axc's own flag)")

@@ -1,5 +1,6 @@
 // RUN: axc-opt %s -p 'quantize{weight-type=s8 hidden-type=bf16}' --split-input-file | filecheck %s --check-prefix=S8
-// RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 hidden-type=bf16}' --split-input-file | filecheck %s --check-prefix=S4
+// RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 hidden-type=bf16 method=rtn}' --split-input-file | filecheck %s --check-prefix=S4
+// RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32}' --split-input-file | filecheck %s --check-prefix=AUTO4
 // RUN: axc-opt %s -p 'quantize{weight-type=bf16 hidden-type=fp16}' --split-input-file | filecheck %s --check-prefix=F16
 // RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 method=gptq}' --split-input-file | filecheck %s --check-prefix=GPTQ
 // RUN: axc-opt %s -p 'quantize{weight-type=s4 group-size=32 method=clip}' --split-input-file | filecheck %s --check-prefix=CLIP
@@ -83,7 +84,7 @@ func.func @gptq_kept(%x: tensor<1x1x64xf32>) -> tensor<1x1x32xf32> {
 // -----
 
 // The module records what was chosen and moves to axh-quantized.
-// S4: builtin.module attributes {axc.state = "axh-quantized", axc.weight_type = "s4", axc.hidden_type = "bf16", axc.group_size = 32 : i64, axc.quant_method = "auto"}
+// S4: builtin.module attributes {axc.state = "axh-quantized", axc.weight_type = "s4", axc.hidden_type = "bf16", axc.group_size = 32 : i64, axc.quant_method = "rtn"}
 // S4-LABEL: func.func @records_choice
 func.func @records_choice(%x: tensor<1x1x64xf32>) -> tensor<1x1x64xf32> {
   func.return %x : tensor<1x1x64xf32>
@@ -98,6 +99,11 @@ func.func @records_choice(%x: tensor<1x1x64xf32>) -> tensor<1x1x64xf32> {
 // GPTQ: axh.weight "l.weight#s4g32" : tensor<32x64xi4>
 // GPTQ: axh.weight "l.weight#s4g32.scale" : tensor<32x2xbf16>
 // CLIP: builtin.module attributes {{{.*}}axc.quant_method = "clip"}
+// `auto` is asym for s4 (zero points), rtn for s8 (none), and records what it resolved to.
+// AUTO4: builtin.module attributes {{{.*}}axc.quant_method = "asym"}
+// AUTO4: axh.weight "l.weight#s4g32.zero" : tensor<32x2xbf16>
+// S8: builtin.module attributes {{{.*}}axc.quant_method = "rtn"}
+// S8-NOT: .zero
 func.func @method_recorded(%x: tensor<1x1x64xf32>) -> tensor<1x1x32xf32> {
   %w = axh.weight "l.weight" : tensor<32x64xf32>
   %y = axh.linear %x, %w : (tensor<1x1x64xf32>, tensor<32x64xf32>) -> tensor<1x1x32xf32>
