@@ -14,9 +14,10 @@ Order of work, each step only after the previous one succeeded:
    fingerprint is skipped (resume);
 4. the post model, the embedding file, tokenizer files, config.json and post_config.json.
 
-The fingerprint of a layer is the sha256 of the axc version, the build flags that change
-files, the model's config.json and the layer's own tensors, so a rerun with the same inputs
-skips it and any change rebuilds it.
+The fingerprint of a layer is the sha256 of the axc version, the digest of the compiler's
+source and chip files, the build flags that change files, the model's config.json and the
+layer's own tensors, so a rerun with the same inputs and compiler skips it and any change
+rebuilds it.
 """
 
 from __future__ import annotations
@@ -290,7 +291,12 @@ class _Builder:
         config_file = Path(o.model_config) if o.model_config else Path(o.input_path)
         if config_file.is_dir():
             config_file = config_file / "config.json"
-        for part in (f"axc {__version__}", json.dumps(o.file_flags(), sort_keys=True),
+        from axc.compile_cache import source_digest
+
+        # the compiler's own source too: a rebuild after an upgrade (same version string,
+        # e.g. a new default method) must not keep layers written by the old code
+        for part in (f"axc {__version__}", source_digest(),
+                     json.dumps(o.file_flags(), sort_keys=True),
                      config_file.read_bytes() if config_file.is_file() else b""):
             digest.update(part if isinstance(part, bytes) else part.encode())
             digest.update(b"\0")

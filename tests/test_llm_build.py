@@ -108,6 +108,14 @@ def test_interrupted_build_resumes_and_is_byte_identical(qwen, built, tmp_path, 
     again = build(BuildOptions(input_path=str(qwen), output_path=str(out), **FLAGS), QUIET)
     assert (again.layers_skipped, again.layers_built) == (2, 0)
 
+    # another compiler (same version string, different source: e.g. a changed default)
+    import axc.compile_cache
+
+    monkeypatch.setattr(axc.compile_cache, "source_digest", lambda: "another compiler")
+    upgraded = build(BuildOptions(input_path=str(qwen), output_path=str(out), **FLAGS), QUIET)
+    assert (upgraded.layers_skipped, upgraded.layers_built) == (0, 2)
+    monkeypatch.undo()
+
     changed = build(BuildOptions(input_path=str(qwen), output_path=str(out),
                                  hidden_state_type="fp16", **FLAGS), QUIET)
     assert (changed.layers_skipped, changed.layers_built) == (0, 2)
