@@ -9,15 +9,15 @@
 // spreads the same way.
 // CHECK-LABEL: builtin.module attributes {axc.state = "axnpu-scheduled"}
 // CHECK:      axnpu.dma_load <ddr, 0, 512> -> <ocm, 0, 512> id 0 eu <sdma, 0, 0> cycles 241
-// CHECK-NEXT: axnpu.dma_load {{.*}} id 1 eu <sdma, 1, 0> cycles 1052
-// CHECK-NEXT: axnpu.dma_load {{.*}} id 2 eu <sdma, 2, 0> cycles 1052
-// CHECK-NEXT: axnpu.dma_load {{.*}} id 3 eu <sdma, 0, 0> cycles 1052
-// CHECK-NEXT: axnpu.dma_load {{.*}} id 4 eu <sdma, 1, 0> cycles 1052
-// CHECK-NEXT: axnpu.matmul {{.*}} id 5 deps [0, 1] eu <conv, 0, 0> cycles 458
-// CHECK-NEXT: axnpu.matmul {{.*}} id 6 deps [0, 2] eu <conv, 1, 0> cycles 458
-// CHECK-NEXT: axnpu.matmul {{.*}} id 7 deps [0, 3] eu <conv, 2, 0> cycles 458
-// CHECK-NEXT: axnpu.matmul {{.*}} id 8 deps [0, 4] eu <conv, {{[0-2]}}, {{[01]}}> cycles 458
-// CHECK-NEXT: axnpu.eltwise silu {{.*}} id 9 deps [5, 6, 7, 8] eu <teng, {{[0-2]}}, 0> cycles 911
+// CHECK-NEXT: axnpu.dma_load {{.*}} id 1 eu <sdma, 1, 0> cycles 1069
+// CHECK-NEXT: axnpu.dma_load {{.*}} id 2 eu <sdma, 2, 0> cycles 1069
+// CHECK-NEXT: axnpu.dma_load {{.*}} id 3 eu <sdma, 0, 0> cycles 1069
+// CHECK-NEXT: axnpu.dma_load {{.*}} id 4 eu <sdma, 1, 0> cycles 1069
+// CHECK-NEXT: axnpu.matmul {{.*}} id 5 deps [0, 1] eu <conv, 0, 0> cycles 322
+// CHECK-NEXT: axnpu.matmul {{.*}} id 6 deps [0, 2] eu <conv, 1, 0> cycles 322
+// CHECK-NEXT: axnpu.matmul {{.*}} id 7 deps [0, 3] eu <conv, 2, 0> cycles 322
+// CHECK-NEXT: axnpu.matmul {{.*}} id 8 deps [0, 4] eu <conv, {{[0-2]}}, {{[01]}}> cycles 322
+// CHECK-NEXT: axnpu.eltwise silu {{.*}} id 9 deps [5, 6, 7, 8] eu <teng, {{[0-2]}}, 0> cycles 1068
 // CHECK-NEXT: axnpu.dma_store {{.*}} id 10 deps [9] eu <sdma, {{[0-2]}}, 0> cycles 228
 builtin.module attributes {axc.state = "axnpu"} {
   axnpu.program @layer chip "AX650" ocm_bytes 2097152 ddr_bytes 16777216 cores 3 conv_per_core 2 teng_per_core 1 sdma_per_core 1 {
@@ -53,7 +53,7 @@ builtin.module attributes {axc.state = "axnpu"} {
 // LIST:      axnpu.dma_load <ddr, 0, 512> -> <ocm, 0, 512> id 1 eu <sdma, 0, 0>
 // LIST-NEXT: axnpu.eltwise exp {{.*}} id 3 deps [1] eu <teng, 0, 0>
 // LIST-NEXT: axnpu.dma_load <ddr, 512, 65536> -> <ocm, 1024, 65536> id 0 eu <sdma, 0, 0>
-// CHECK:     axnpu.dma_store {{.*}} id 6 deps [2, 5] eu <sdma, 0, 0> cycles 254
+// CHECK:     axnpu.dma_store {{.*}} id 6 deps [2, 5] eu <sdma, 0, 0> cycles 255
 builtin.module attributes {axc.state = "axnpu"} {
   axnpu.program @order chip "AX650" ocm_bytes 2097152 ddr_bytes 16777216 cores 1 conv_per_core 2 teng_per_core 1 sdma_per_core 1 {
     axnpu.group @decode index 0 {
