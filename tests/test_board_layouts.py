@@ -5,8 +5,6 @@ constraint bench/calibrate.py fits under)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,14 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BOARDS = ROOT.parent / "shared" / "boards"
 
 pytestmark = pytest.mark.skipif(not BOARDS.is_dir(), reason="shared/boards is absent")
-
-
-def _calibrate():
-    spec = importlib.util.spec_from_file_location("calibrate", ROOT / "bench" / "calibrate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["calibrate"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _swap_store_bytes(group: npu.GroupOp) -> int:
@@ -64,9 +54,11 @@ def test_minicpm_prefill_attention_does_not_spill():
 
 
 def test_compiled_qwen_decode_reaches_80_percent_of_the_declared_roofline():
+    from test_chip_timing import _calibrate_module
+
     from axc.estimate import EstimateOptions, compile_model, replay
 
-    cal = _calibrate()
+    cal = _calibrate_module()
     for chip in ("AX650", "AX620E"):
         compiled = compile_model(BOARDS / "qwen2.5-0.5b" / "config.json",
                                  EstimateOptions(chip=chip, strategy="onepass"))
