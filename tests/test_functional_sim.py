@@ -820,15 +820,12 @@ LOWERING = "convert-axh-to-axnpu,axnpu-tile,axnpu-build-ops"
 E2E_GROUPS = [("decode", 1, 12, 200), ("prefill", 6, 0, 0)]
 
 
-@pytest.fixture(scope="module", params=["s8", "s8 s8-group-size=32", "s4 group-size=32"],
-                ids=["w8", "w8g32", "w4"])
-def tiny_qwen2_layer(tmp_path_factory, request):
-    """Layer 0 of a tiny qwen2, lowered (and separately also allocated and given deps), with
-    per-group inputs and the interpreter's outputs on the same quantized axh."""
-    pytest.importorskip("axc.passes.convert_axh_to_axnpu")
-    layout = pytest.importorskip("axc.lowering_layout")
+def quantized_tiny_layer(folder, groups, quant: str, seed: int):
+    """Layer 0 of the tiny qwen2 in `folder`: a function per (name, tokens, cached rows,
+    start) of `groups`, raised and quantized by `quant` (the quantize pass's options, bf16
+    hidden state); its weight store; per-group inputs (seeded) and the interpreter's
+    outputs by name on that quantized axh."""
     import torch
-    from tiny_models import make_tiny_model
     from transformers import AutoConfig
 
     from axc.frontend.importer import import_module
@@ -838,30 +835,45 @@ def tiny_qwen2_layer(tmp_path_factory, request):
     from axc.interp import run_function
     from axc.weight_store import WeightStore, use_store
 
-    folder = make_tiny_model("qwen2", tmp_path_factory.mktemp("qwen2") / "qwen2")
     config = AutoConfig.from_pretrained(folder)
-    traced = [trace_layer(config, 0, t, kv, device="meta") for _, t, kv, _ in E2E_GROUPS]
+    traced = [trace_layer(config, 0, t, kv, device="meta") for _, t, kv, _ in groups]
     module = import_module([(tr, name, tr.weights_for_layer(0))
-                            for tr, (name, *_) in zip(traced, E2E_GROUPS, strict=True)])
+                            for tr, (name, *_) in zip(traced, groups, strict=True)])
     run_pipeline(module, "axh-raise")
     store = WeightStore(CheckpointReader(folder),
                         {k: v.float().numpy() for k, v in traced[0].buffers.items()})
     with use_store(store):
-        run_pipeline(module, f"quantize{{weight-type={request.param} hidden-type=bf16}},"
+        run_pipeline(module, f"quantize{{weight-type={quant} hidden-type=bf16}},"
                              "canonicalize,cse")
-        reference = module.clone()
-        scheduled = module.clone()  # (an axnpu.program does not clone: clone the axh)
-        run_pipeline(module, LOWERING)
-        run_pipeline(scheduled, LOWERING + ",axnpu-insert-ddr-swap,axnpu-calc-deps")
-    gen = torch.Generator().manual_seed(3)
+    gen = torch.Generator().manual_seed(seed)
     inputs, refs = {}, {}
-    for func_op, tr, (name, tokens, kv, start) in zip(reference.ops, traced, E2E_GROUPS,
-                                                      strict=True):
+    for func_op, tr, (name, tokens, kv, start) in zip(module.ops, traced, groups, strict=True):
         example = layer_example_inputs(config, tokens, kv, start=start, generator=gen)
         args = [a.name_hint for a in func_op.body.block.args]
         inputs[name] = {k: v.numpy() for k, v in example.items() if k in args}
         got = run_function(func_op, inputs[name], store.get, hidden_type="bf16")
         refs[name] = dict(zip(tr.output_names, got, strict=True))
+    return module, store, inputs, refs
+
+
+@pytest.fixture(scope="module", params=["s8", "s8 s8-group-size=32", "s4 group-size=32"],
+                ids=["w8", "w8g32", "w4"])
+def tiny_qwen2_layer(tmp_path_factory, request):
+    """Layer 0 of a tiny qwen2, lowered (and separately also allocated and given deps), with
+    per-group inputs and the interpreter's outputs on the same quantized axh."""
+    pytest.importorskip("axc.passes.convert_axh_to_axnpu")
+    layout = pytest.importorskip("axc.lowering_layout")
+    from tiny_models import make_tiny_model
+
+    from axc.frontend.pipeline import run_pipeline
+    from axc.weight_store import use_store
+
+    folder = make_tiny_model("qwen2", tmp_path_factory.mktemp("qwen2") / "qwen2")
+    module, store, inputs, refs = quantized_tiny_layer(folder, E2E_GROUPS, request.param, 3)
+    scheduled = module.clone()  # (an axnpu.program does not clone: clone the axh)
+    with use_store(store):
+        run_pipeline(module, LOWERING)
+        run_pipeline(scheduled, LOWERING + ",axnpu-insert-ddr-swap,axnpu-calc-deps")
     programs = [next(op for op in m.walk() if isinstance(op, ProgramOp))
                 for m in (module, scheduled)]
     weights = layout.pack_weights(programs[0], store)

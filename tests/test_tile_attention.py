@@ -10,17 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from tiny_models import make_tiny_model
-from transformers import AutoConfig
 
 from axc.dialects import axnpu as npu
-from axc.frontend.importer import import_module
 from axc.frontend.pipeline import run_pipeline
-from axc.frontend.trace import layer_example_inputs, trace_layer
-from axc.frontend.weights import CheckpointReader
-from axc.interp import run_function
 from axc.lowering_layout import pack_weights
 from axc.sim.functional import run_group
-from axc.weight_store import WeightStore, use_store
+from axc.weight_store import use_store
 
 #: (group, new tokens, cached rows, position of the first new token)
 GROUPS = [("decode", 1, 12, 200), ("prefill", 16, 0, 0)]
@@ -36,27 +31,10 @@ def layer(tmp_path_factory):
     """Tiny qwen2 layer 0 (GQA 4 query / 2 KV heads of 16, q/k/v biases), quantized s8, its
     weights and per-group inputs and interpreter outputs; `compile(tile_options, ocm)`
     lowers a copy through the whole back end."""
-    import torch
+    from test_functional_sim import quantized_tiny_layer
 
     folder = make_tiny_model("qwen2", tmp_path_factory.mktemp("qwen2") / "qwen2")
-    config = AutoConfig.from_pretrained(folder)
-    traced = [trace_layer(config, 0, t, kv, device="meta") for _, t, kv, _ in GROUPS]
-    module = import_module([(tr, name, tr.weights_for_layer(0))
-                            for tr, (name, *_) in zip(traced, GROUPS, strict=True)])
-    run_pipeline(module, "axh-raise")
-    store = WeightStore(CheckpointReader(folder),
-                        {k: v.float().numpy() for k, v in traced[0].buffers.items()})
-    with use_store(store):
-        run_pipeline(module, "quantize{weight-type=s8 hidden-type=bf16},canonicalize,cse")
-    gen = torch.Generator().manual_seed(5)
-    inputs, refs = {}, {}
-    for fn, tr, (name, tokens, kv, start) in zip(module.ops, traced, GROUPS, strict=True):
-        example = layer_example_inputs(config, tokens, kv, start=start, generator=gen)
-        args = [a.name_hint for a in fn.body.block.args]
-        inputs[name] = {k: v.numpy() for k, v in example.items() if k in args}
-        with use_store(store):
-            got = run_function(fn, inputs[name], store.get, hidden_type="bf16")
-        refs[name] = dict(zip(tr.output_names, got, strict=True))
+    module, store, inputs, refs = quantized_tiny_layer(folder, GROUPS, "s8", 5)
 
     def compile_(tile: str = "", ocm: int | None = None) -> npu.ProgramOp:
         m = module.clone()
