@@ -68,7 +68,6 @@ def build_weights_of_layer0(options) -> dict[str, np.ndarray]:
     from axc.frontend.config import LLMConfig
     from axc.frontend.pipeline import ShapeGroup, import_layer, run_pipeline
     from axc.frontend.weights import CheckpointReader
-    from axc.numerics import dequantize_weight
     from axc.weight_store import WeightStore, use_store
 
     if options.weight_type == "fp32":
@@ -81,6 +80,14 @@ def build_weights_of_layer0(options) -> dict[str, np.ndarray]:
                         prefix="model.layers.0.")
     with use_store(store):
         run_pipeline(module, layer_quantize_pipeline(options))
+    return dequantized_linears(store)
+
+
+def dequantized_linears(store) -> dict[str, np.ndarray]:
+    """The linear weight matrices the quantize pass derived in `store`, dequantized to
+    float32 (rounded float copies as they are), by their original weight names."""
+    from axc.numerics import dequantize_weight
+
     derived = set(store.derived_names())
     weights = {}
     for name in sorted(derived):
@@ -139,7 +146,7 @@ def layer0_cosines(input_path: str | Path, folder: str | Path, model=None,
         results[name] = {n: cosine(g, r) for n, g, r in zip(LAYER_OUTPUTS, got, ref,
                                                             strict=True)}
         if build_weights:
-            with _layer_weights(model.model.layers[0], build_weights):
+            with layer_weights(model.model.layers[0], build_weights):
                 same = [r.detach().float().numpy()
                         for r in reference_layer_outputs(model, 0, inputs)]
             results[name].update({f"{n} (build weights)": cosine(g, r)
@@ -166,7 +173,7 @@ def layer0_cosines(input_path: str | Path, folder: str | Path, model=None,
     return results
 
 
-class _layer_weights:
+class layer_weights:
     """Context: `layer`'s parameters replaced by `weights` (name -> array), then restored."""
 
     def __init__(self, layer, weights: dict[str, np.ndarray]) -> None:

@@ -568,7 +568,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from rich.console import Console
-    from rich.table import Table
 
     from axc.chip import load_chip
 
@@ -594,6 +593,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     preds = [predict(s, fitted_chips[r.chip]) for s, r in zip(shapes, ROWS, strict=True)]
     console.print(results_table("Fitted (shared by all rows)", ROWS, preds, fitted_chips))
 
+    worst = _print_fit(console, chips, fitted, preds)
+    for r in ROWS:
+        if r.note:
+            console.print(f"note ({r.model}): {r.note}")
+
+    if args.verbose:
+        console.print(breakdown_table(ROWS, shapes, preds, fitted_chips))
+        console.print(sensitivity_table(ROWS, shapes, fitted_chips, preds))
+    return _write_fit(args, console, chips, fitted, worst)
+
+
+def _print_fit(console: Any, chips: dict[str, Any], fitted: list[float], preds) -> float:
+    """Print the fitted parameters beside the chip file's; return the largest row error."""
+    from rich.table import Table
+
     ptable = Table(title="Fitted parameters (both chip files)")
     for col in ("assumption", "chip file", "fitted", "unit"):
         ptable.add_column(col, justify="right" if col != "assumption" else "left")
@@ -603,13 +617,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(ptable)
     worst = max(abs(math.expm1(e)) for e in log_errors(preds, ROWS))
     console.print(f"largest error: {100 * worst:.1f}% (target: every row within 25%)")
-    for r in ROWS:
-        if r.note:
-            console.print(f"note ({r.model}): {r.note}")
+    return worst
 
-    if args.verbose:
-        console.print(breakdown_table(ROWS, shapes, preds, fitted_chips))
-        console.print(sensitivity_table(ROWS, shapes, fitted_chips, preds))
+
+def _write_fit(args: argparse.Namespace, console: Any, chips: dict[str, Any],
+               fitted: list[float], worst: float) -> int:
+    """--write the fitted values into every chip file; the exit status of the fit."""
     if args.write:
         for chip in chips.values():
             write_params(Path(chip.path), fitted)
@@ -622,7 +635,6 @@ def main_compiled(args: argparse.Namespace, console: Any, chips: dict[str, Any],
     """--compiled: compile every row once, fit by replaying, report, optionally write."""
     import time
 
-    from rich.table import Table
 
     t0 = time.perf_counter()
     compiled = compile_rows(boards, ROWS)
@@ -637,20 +649,8 @@ def main_compiled(args: argparse.Namespace, console: Any, chips: dict[str, Any],
     preds = replay_rows(compiled, fitted_chips, ROWS)
     console.print(results_table("Compiled programs, fitted (shared by all rows)", ROWS, preds,
                                 fitted_chips))
-    ptable = Table(title="Fitted parameters (both chip files)")
-    for col in ("assumption", "chip file", "fitted", "unit"):
-        ptable.add_column(col, justify="right" if col != "assumption" else "left")
-    for (name, _, unit, _), old, new in zip(FITTED, params_of(chips["AX650"]), fitted,
-                                            strict=True):
-        ptable.add_row(name, f"{old:g}", f"{new:g}", unit)
-    console.print(ptable)
-    worst = max(abs(math.expm1(e)) for e in log_errors(preds, ROWS))
-    console.print(f"largest error: {100 * worst:.1f}% (target: every row within 25%)")
-    if args.write:
-        for chip in chips.values():
-            write_params(Path(chip.path), fitted)
-            console.print(f"wrote {chip.path}")
-    return 0 if worst <= 0.25 else 1
+    worst = _print_fit(console, chips, fitted, preds)
+    return _write_fit(args, console, chips, fitted, worst)
 
 
 if __name__ == "__main__":

@@ -447,15 +447,8 @@ class GroupTiler:
             for mm, loads in ((gate, gate_loads), (up, up_loads)):
                 tile = npu.View("vocm", self.alloc(m * (j1 - j0) * mm.out.row_bytes // n),
                                 (m, j1 - j0), mm.out.dtype)
-                w = self._load_weight_rows(loads["w"].src, mm.w, j0, j1, 0, k)
-                # whole K rows: every scale group of rows [j0, j1) (grouped s8 / s4 too)
-                groups = k // mm.group_size.value.data if mm.group_size is not None else 1
-                extra = self._per_channel(mm, loads, j0, j1, 0, groups)
-                for m0, m1 in chunks(m, tm):
-                    self.out.append(npu.MatmulOp(
-                        rows_of(x, m0, m1), w, rows_of(tile, m0, m1),
-                        scale=extra.get("scale"), zero=extra.get("zero"),
-                        group_size=mm.group_size.value.data if groups > 1 else None))
+                self._weight_k_tile(mm, loads, j0, j1, 0, k, True, {}, [
+                    (rows_of(x, m0, m1), rows_of(tile, m0, m1)) for m0, m1 in chunks(m, tm)])
                 outs.append(tile)
             h = npu.View("vocm", self.alloc(m * (j1 - j0) * act.out.row_bytes // n),
                          (m, j1 - j0), act.out.dtype)
@@ -476,20 +469,10 @@ class GroupTiler:
                     act_tiles[j0] = make_act(j0, j1)
                 h = act_tiles[j0]
                 for n0, n1 in block:
-                    w = self._load_weight_rows(down_loads["w"].src, down.w, n0, n1, j0, j1)
-                    g0, g1 = (j0 // gs, j1 // gs) if gs else (0, 1)
-                    if gs or kt == 0:
-                        scales[n0] = self._per_channel(down, down_loads, n0, n1, g0, g1)
-                    extra = scales[n0]
-                    bias = None
-                    if down.bias is not None and kt == 0:
-                        bias = self._bias(down, down_loads, n0, n1)
-                    group_size = gs if gs and (g1 - g0) > 1 else None
-                    for m0, m1 in chunks(m, dtm):
-                        self.out.append(npu.MatmulOp(
-                            rows_of(h, m0, m1), w, rows_of(accs[n0], m0, m1),
-                            scale=extra.get("scale"), zero=extra.get("zero"),
-                            group_size=group_size, bias=bias, accumulate=kt > 0))
+                    scales[n0] = self._weight_k_tile(
+                        down, down_loads, n0, n1, j0, j1, kt == 0, scales.get(n0, {}),
+                        [(rows_of(h, m0, m1), rows_of(accs[n0], m0, m1))
+                         for m0, m1 in chunks(m, dtm)])
             for n0, n1 in block:  # out rows follow the group's row blocks (temporaries)
                 for m0, m1 in chunks(m, min(dtm, self.row_block)):
                     self.out.append(npu.EltwiseOp(
@@ -645,16 +628,10 @@ class GroupTiler:
             tm = min(pow2_floor(tm), self.row_block)
         tile = npu.View("vocm", self.alloc(m * (c1 - c0) * _bits(mm.out) // 8), (m, c1 - c0),
                         mm.out.dtype)
-        groups = k // gs if gs else 1
         for n0, n1 in shifted(chunks(c1 - c0, tn), c0):
-            w = self._load_weight_rows(loads["w"].src, mm.w, n0, n1, 0, k)
-            extra = self._per_channel(mm, loads, n0, n1, 0, groups)
-            bias = self._bias(mm, loads, n0, n1) if mm.bias is not None else None
-            for m0, m1 in chunks(m, tm):
-                self.out.append(npu.MatmulOp(
-                    rows_of(mm.x, m0, m1), w, cols_of(rows_of(tile, m0, m1), n0 - c0, n1 - c0),
-                    scale=extra.get("scale"), zero=extra.get("zero"),
-                    group_size=gs if groups > 1 else None, bias=bias))
+            self._weight_k_tile(mm, loads, n0, n1, 0, k, True, {}, [
+                (rows_of(mm.x, m0, m1), cols_of(rows_of(tile, m0, m1), n0 - c0, n1 - c0))
+                for m0, m1 in chunks(m, tm)])
         return tile
 
     def streamed_attention(self, a: AttentionChain, plans: dict) -> None:
@@ -720,7 +697,6 @@ class GroupTiler:
         m, k, n = mm.mkn()
         kt_w = a.group * a.v_dim
         w_bits = _bits(mm.w)
-        gs = mm.group_size.value.data if mm.group_size is not None else 0
         half = self.budget // 2
         tn = max(MIN_TN, half // (kt_w * w_bits // 8 + 8) // MIN_TN * MIN_TN)
         if n >= self.units * MIN_TN:
@@ -740,23 +716,37 @@ class GroupTiler:
                                (s1 - s0, n1 - n0), "f32")
                 extra: dict[str, npu.ViewAttr] = {}
                 for kt, tile in enumerate(tiles):
-                    k0, k1 = kt * kt_w, (kt + 1) * kt_w
-                    w = self._load_weight_rows(loads["w"].src, mm.w, n0, n1, k0, k1)
-                    g0, g1 = (k0 // gs, k1 // gs) if gs else (0, 1)
-                    if gs or kt == 0:
-                        extra = self._per_channel(mm, loads, n0, n1, g0, g1)
-                    bias = self._bias(mm, loads, n0, n1) if mm.bias is not None and kt == 0 \
-                        else None
-                    for m0, m1 in shifted(chunks(s1 - s0, tm), s0):
-                        self.out.append(npu.MatmulOp(
-                            rows_of(tile, m0, m1), w, rows_of(acc, m0 - s0, m1 - s0),
-                            scale=extra.get("scale"), zero=extra.get("zero"),
-                            group_size=gs if gs and g1 - g0 > 1 else None, bias=bias,
-                            accumulate=kt > 0))
+                    extra = self._weight_k_tile(
+                        mm, loads, n0, n1, kt * kt_w, (kt + 1) * kt_w, kt == 0, extra,
+                        [(rows_of(tile, m0, m1), rows_of(acc, m0 - s0, m1 - s0))
+                         for m0, m1 in shifted(chunks(s1 - s0, tm), s0)])
                 for m0, m1 in shifted(chunks(s1 - s0, min(tm, self.row_block)), s0):
                     self.out.append(npu.EltwiseOp(
                         "cast", rows_of(acc, m0 - s0, m1 - s0),
                         cols_of(rows_of(mm.out, m0, m1), n0, n1)))
+
+    def _weight_k_tile(self, mm: npu.MatmulOp, loads: dict, n0: int, n1: int, k0: int, k1: int,
+                       first: bool, extra: dict[str, npu.ViewAttr],
+                       pairs: list[tuple[npu.ViewAttr, npu.ViewAttr]]
+                       ) -> dict[str, npu.ViewAttr]:
+        """Weight rows [n0, n1) x K tile [k0, k1) of weight matmul `mm`: the tile's DMA, its
+        scale (and zero) rows (every K tile for grouped scales; per-channel ones on the
+        `first` K tile only, later tiles pass back the returned `extra`), the bias on the
+        first, then one matmul per (input rows, output rows) pair, accumulating after the
+        first K tile. Every tiling of a weight matmul (plain, streamed MLP, streamed
+        attention) emits its K tiles through here."""
+        gs = mm.group_size.value.data if mm.group_size is not None else 0
+        w = self._load_weight_rows(loads["w"].src, mm.w, n0, n1, k0, k1)
+        g0, g1 = (k0 // gs, k1 // gs) if gs else (0, 1)
+        if gs or first:
+            extra = self._per_channel(mm, loads, n0, n1, g0, g1)
+        bias = self._bias(mm, loads, n0, n1) if mm.bias is not None and first else None
+        for xt, ot in pairs:
+            self.out.append(npu.MatmulOp(
+                xt, w, ot, scale=extra.get("scale"), zero=extra.get("zero"),
+                group_size=gs if gs and g1 - g0 > 1 else None, bias=bias,
+                accumulate=not first))
+        return extra
 
     def _load_weight_rows(self, src: npu.RegionAttr, view: npu.ViewAttr, n0: int, n1: int,
                           c0: int, c1: int) -> npu.ViewAttr:
@@ -838,24 +828,13 @@ class GroupTiler:
             sb = max(tm, pow2_floor((self.ocm // 2) // per_row) // tm * tm)
         for s0, s1 in chunks(m, sb):
             for n0, n1 in chunks(n, tn):
+                extra: dict[str, npu.ViewAttr] = {}
                 for kt, (k0, k1) in enumerate(chunks(k, tk)):
-                    w = (self._load_weight_rows(loads["w"].src, mm.w, n0, n1, k0, k1)
-                         if "w" in loads else None)
-                    g0, g1 = (k0 // gs, k1 // gs) if mm.group_size is not None else (0, 1)
-                    if kt == 0 or mm.group_size is not None:  # per-channel: load once per N tile
-                        extra = self._per_channel(mm, loads, n0, n1, g0, g1)
-                    bias = (self._bias(mm, loads, n0, n1)
-                            if mm.bias is not None and kt == 0 else None)
-                    assert w is not None
-                    group_size = gs if mm.group_size is not None and (g1 - g0) > 1 else None
-                    if mm.group_size is not None and (g1 - g0) == 1:
-                        group_size = None
-                    for m0, m1 in shifted(chunks(s1 - s0, tm), s0):
-                        xt = cols_of(rows_of(x, m0, m1), k0, k1)
-                        ot = cols_of(rows_of(acc, m0, m1), n0, n1)
-                        self.out.append(npu.MatmulOp(
-                            xt, w, ot, scale=extra.get("scale"), zero=extra.get("zero"),
-                            group_size=group_size, bias=bias, accumulate=kt > 0))
+                    extra = self._weight_k_tile(
+                        mm, loads, n0, n1, k0, k1, kt == 0, extra,
+                        [(cols_of(rows_of(x, m0, m1), k0, k1), cols_of(rows_of(acc, m0, m1),
+                                                                       n0, n1))
+                         for m0, m1 in shifted(chunks(s1 - s0, tm), s0)])
                 if acc is not mm.out:
                     for m0, m1 in shifted(chunks(s1 - s0, tm), s0):
                         self.out.append(npu.EltwiseOp(

@@ -491,28 +491,6 @@ def qwen(tmp_path_factory):
     return llm, hf, groups, built
 
 
-def _fake_quant(hf_layer, store, wt: str) -> dict:
-    """Put the dequantized quantized weights into the HF layer; return the originals."""
-    import torch
-
-    from axc.numerics import dequantize_weight
-
-    saved = {}
-    derived = store.derived_names()
-    for name, param in hf_layer.named_parameters():
-        # `<name>#s8` or `<name>#s4g128` (tag without dots; `.scale` follows it)
-        q = next((n for n in derived if n.startswith(f"{name}#{wt}")
-                  and "." not in n.split("#", 1)[1]), None)
-        if q is not None:
-            zero = f"{q}.zero"
-            w = dequantize_weight(store.get(q), store.get(f"{q}.scale"),
-                                  store.get(zero) if zero in derived else None)
-            saved[name] = param.data.clone()
-            param.data = torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32))
-    assert len(saved) == 7, sorted(saved)  # q k v o gate up down
-    return saved
-
-
 def _real_layer_inputs(llm, hf, layer: int, groups) -> list[dict]:
     """Per group, real inputs of `layer`: the HF float32 model's hidden states entering that
     layer for the check text (axc.checks.CHECK_TEXT) at positions 0.. (prefill), and for
@@ -562,6 +540,7 @@ def test_real_qwen_layers_from_axmodel_files(qwen, wt, layer):
     reaches 0.999 on layer 0, docs/accuracy.md)."""
     import torch
 
+    from axc.checks import dequantized_linears, layer_weights
     from axc.frontend.trace import reference_layer_outputs
     from axc.interp import run_function
 
@@ -578,14 +557,12 @@ def test_real_qwen_layers_from_axmodel_files(qwen, wt, layer):
         args = [a.name_hint for a in func.body.block.args]
         ref = run_function(func, {k: v for k, v in feeds.items() if k in args}, store.get,
                            hidden_type="bf16")
+        quantized = dequantized_linears(store)
+        assert len(quantized) == 7, sorted(quantized)  # q k v o gate up down
         with torch.no_grad():
             plain = [r.numpy() for r in reference_layer_outputs(hf, layer, example)]
-            saved = _fake_quant(hf_layer, store, wt)
-            try:
+            with layer_weights(hf_layer, quantized):
                 fq = [r.numpy() for r in reference_layer_outputs(hf, layer, example)]
-            finally:
-                for name, value in saved.items():
-                    hf_layer.get_parameter(name).data = value
         names = ("output", "K_cache_out", "V_cache_out")
         for name, a, r, p, f in zip(names, got, ref, plain, fq, strict=True):
             assert a.shape == r.shape == p.shape
